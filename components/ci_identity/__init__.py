@@ -1,0 +1,5 @@
+"""CiIdentity: keyless deploys from GitHub Actions through OIDC federation."""
+
+from components.ci_identity.spec import CiIdentityArgs
+
+__all__ = ["CiIdentityArgs"]

@@ -1,0 +1,183 @@
+"""The one loader that turns `tricloud:*` stack config into typed Args, for every cloud's stack.
+
+Config keys are objects named after the concepts (`tricloud:lake`, `tricloud:endpoint`, ...) whose keys are the Args
+field names; `tricloud:owner`, `tricloud:costCenter` and `tricloud:tags` become tags on every component. The whole
+config is validated before the stack creates anything, and an error names the key and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.api_frontend.spec import ApiFrontendArgs
+from components.ci_identity.spec import CiIdentityArgs
+from components.data_lake.spec import DataLakeArgs
+from components.errors import InvalidArgs, matches
+from components.model_endpoint.spec import ModelEndpointArgs
+from components.observability.spec import ObservabilityArgs
+from components.spark_cluster.spec import SparkClusterArgs
+from components.spec_base import Args
+from components.training_job.spec import TrainingJobArgs
+
+NAMESPACE = "tricloud"
+CLOUDS = ("aws", "azure", "gcp")
+
+# Where each cloud's provider keeps its region, and what a region name looks like there.
+REGION_KEYS = {"aws": "aws:region", "azure": "azure-native:location", "gcp": "gcp:region"}
+REGION_PATTERNS = {
+    "aws": (r"[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-\d",
+            "an AWS region such as ap-south-1"),
+    "azure": (r"[a-z]+[a-z0-9]*", "an Azure location such as centralindia"),
+    "gcp": (r"[a-z]+-[a-z]+\d+", "a GCP region such as asia-south1"),
+}
+
+# Concept config keys and their Args types, in composition order.
+SECTIONS: dict[str, type[Args]] = {
+    "lake": DataLakeArgs,
+    "spark": SparkClusterArgs,
+    "training": TrainingJobArgs,
+    "endpoint": ModelEndpointArgs,
+    "api": ApiFrontendArgs,
+    "observability": ObservabilityArgs,
+    "ci": CiIdentityArgs,
+}
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    cloud: str
+    region: str
+    tags: dict[str, str]
+    lake: DataLakeArgs
+    spark: SparkClusterArgs
+    training: TrainingJobArgs
+    endpoint: ModelEndpointArgs
+    api: ApiFrontendArgs
+    observability: ObservabilityArgs
+    ci: CiIdentityArgs
+    project_id: str | None = None  # GCP only: the project every resource lives in
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    """Coerce one config value to the Args field's annotated type (config may arrive as strings or floats)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(options[0], value, key)
+    if isinstance(hint, type) and issubclass(hint, Args):
+        if not isinstance(value, Mapping):
+            raise InvalidArgs(key, value, "must be an object")
+        return build_args(hint, value, key)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise InvalidArgs(key, value, "must be one of " + ", ".join(m.value for m in hint)) from None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidArgs(key, value, "must be true or false")
+    if hint is int:
+        if isinstance(value, bool):
+            raise InvalidArgs(key, value, "must be a whole number")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+        raise InvalidArgs(key, value, "must be a whole number")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise InvalidArgs(key, value, "must be a string")
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise InvalidArgs(key, value, "must be a list")
+        (item,) = typing.get_args(hint)[:1]
+        return tuple(_convert(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise InvalidArgs(key, value, "must be an object of strings")
+        return {str(k): str(v) for k, v in value.items()}
+    raise TypeError(f"{key}: unsupported Args field type {hint!r}")
+
+
+def build_args(cls: type[Args], raw: Mapping[str, Any], prefix: str, tags: Mapping[str, str] | None = None) -> Args:
+    """Build `cls` from a config object; unknown keys and bad values raise InvalidArgs under `prefix`."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in names:
+            raise InvalidArgs(f"{prefix}.{key}", value, "unknown key; known keys: " + ", ".join(sorted(names)))
+        kwargs[key] = _convert(hints[key], value, f"{prefix}.{key}")
+    if tags:
+        kwargs["tags"] = {**tags, **kwargs.get("tags", {})}
+    try:
+        return cls(**kwargs)
+    except InvalidArgs as err:
+        raise err.under(prefix) from None
+
+
+def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
+    """PlatformConfig from flat config values keyed like Pulumi's (`tricloud:lake`, `aws:region`, ...)."""
+    if cloud not in CLOUDS:
+        raise InvalidArgs("cloud", cloud, "must be one of " + ", ".join(CLOUDS))
+    known = {f"{NAMESPACE}:{k}" for k in (*SECTIONS, "owner", "costCenter", "tags")}
+    for key, value in values.items():
+        if key.startswith(f"{NAMESPACE}:") and key not in known:
+            raise InvalidArgs(key, value, "unknown key; known keys: " + ", ".join(sorted(known)))
+
+    region_key = REGION_KEYS[cloud]
+    region = values.get(region_key)
+    if region is None:
+        raise InvalidArgs(region_key, None, "is required (set it with `pulumi config set " + region_key + " ...`)")
+    pattern, what = REGION_PATTERNS[cloud]
+    matches(region_key, region, pattern, what)
+
+    tags = dict(_convert(dict[str, str], values.get(f"{NAMESPACE}:tags", {}), f"{NAMESPACE}:tags"))
+    for key, tag in (("owner", "owner"), ("costCenter", "cost-center")):
+        if f"{NAMESPACE}:{key}" in values:
+            tags[tag] = _convert(str, values[f"{NAMESPACE}:{key}"], f"{NAMESPACE}:{key}")
+
+    sections = {
+        name: build_args(cls, values.get(f"{NAMESPACE}:{name}") or {}, f"{NAMESPACE}:{name}", tags)
+        for name, cls in SECTIONS.items()
+    }
+    for name, raw in ((n, values.get(f"{NAMESPACE}:{n}")) for n in SECTIONS):
+        if raw is not None and not isinstance(raw, Mapping):
+            raise InvalidArgs(f"{NAMESPACE}:{name}", raw, "must be an object")
+    project_id = values.get("gcp:project") if cloud == "gcp" else None
+    return PlatformConfig(cloud=cloud, region=region, tags=tags, project_id=project_id, **sections)  # type: ignore[arg-type]
+
+
+def load(cloud: str) -> PlatformConfig:
+    """Read the current Pulumi stack's config (real engine or mocks) and validate it."""
+    import json
+
+    from pulumi.runtime import config as runtime_config
+
+    # Every key the engine passed, so a misspelt tricloud:* key is an error, not a silent default.
+    raw_all = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    wanted = (REGION_KEYS[cloud], "gcp:project")
+    values: dict[str, Any] = {}
+    for key, raw in raw_all.items():
+        if not (key.startswith(f"{NAMESPACE}:") or key in wanted):
+            continue
+        try:
+            values[key] = json.loads(raw) if isinstance(raw, str) and raw[:1] in "{[" else raw
+        except json.JSONDecodeError:
+            raise InvalidArgs(key, raw, "is not valid JSON") from None
+    return parse(cloud, values)
