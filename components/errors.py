@@ -40,9 +40,33 @@ def one_of(field: str, value: Any, allowed: Iterable[Any]) -> None:
 
 
 def matches(field: str, value: str, pattern: str, what: str) -> None:
-    require(isinstance(value, str) and re.fullmatch(pattern, value) is not None, field, value, f"must be {what}")
+    require(
+        isinstance(value, str) and re.fullmatch(pattern, value) is not None, field, value, f"must be {what}"
+    )
 
 
 # Retention periods CloudWatch Logs accepts; Azure and GCP accept any day count, so the strictest set is shared.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)

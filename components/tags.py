@@ -20,8 +20,14 @@ def standard_tags(
     *, project: str, stack: str, component: str, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The standard tags with the user's merged over them; `owner`/`cost-center` come from the user's tags."""
-    tags = {"project": project, "stack": stack, "component": component, "owner": "unassigned",
-            "cost-center": "unassigned", "managed-by": "pulumi"}
+    tags = {
+        "project": project,
+        "stack": stack,
+        "component": component,
+        "owner": "unassigned",
+        "cost-center": "unassigned",
+        "managed-by": "pulumi",
+    }
     tags.update({str(k): str(v) for k, v in (extra or {}).items()})
     # The component and manager tags identify the resource; a user tag must not disguise it.
     tags["component"] = component
@@ -55,6 +61,8 @@ def component_tags(cloud: str, component: str, extra: Mapping[str, str] | None =
     import pulumi  # imported here so the pure helpers above stay importable without the SDK
 
     return normalise(
-        standard_tags(project=pulumi.get_project(), stack=pulumi.get_stack(), component=component, extra=extra),
+        standard_tags(
+            project=pulumi.get_project(), stack=pulumi.get_stack(), component=component, extra=extra
+        ),
         cloud,
     )

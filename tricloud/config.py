@@ -32,8 +32,10 @@ CLOUDS = ("aws", "azure", "gcp")
 # Where each cloud's provider keeps its region, and what a region name looks like there.
 REGION_KEYS = {"aws": "aws:region", "azure": "azure-native:location", "gcp": "gcp:region"}
 REGION_PATTERNS = {
-    "aws": (r"[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-\d",
-            "an AWS region such as ap-south-1"),
+    "aws": (
+        r"[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-\d",
+        "an AWS region such as ap-south-1",
+    ),
     "azure": (r"[a-z]+[a-z0-9]*", "an Azure location such as centralindia"),
     "gcp": (r"[a-z]+-[a-z]+\d+", "a GCP region such as asia-south1"),
 }
@@ -114,14 +116,18 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     raise TypeError(f"{key}: unsupported Args field type {hint!r}")
 
 
-def build_args(cls: type[Args], raw: Mapping[str, Any], prefix: str, tags: Mapping[str, str] | None = None) -> Args:
+def build_args(
+    cls: type[Args], raw: Mapping[str, Any], prefix: str, tags: Mapping[str, str] | None = None
+) -> Args:
     """Build `cls` from a config object; unknown keys and bad values raise InvalidArgs under `prefix`."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in names:
-            raise InvalidArgs(f"{prefix}.{key}", value, "unknown key; known keys: " + ", ".join(sorted(names)))
+            raise InvalidArgs(
+                f"{prefix}.{key}", value, "unknown key; known keys: " + ", ".join(sorted(names))
+            )
         kwargs[key] = _convert(hints[key], value, f"{prefix}.{key}")
     if tags:
         kwargs["tags"] = {**tags, **kwargs.get("tags", {})}
@@ -143,7 +149,9 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
     region_key = REGION_KEYS[cloud]
     region = values.get(region_key)
     if region is None:
-        raise InvalidArgs(region_key, None, "is required (set it with `pulumi config set " + region_key + " ...`)")
+        raise InvalidArgs(
+            region_key, None, "is required (set it with `pulumi config set " + region_key + " ...`)"
+        )
     pattern, what = REGION_PATTERNS[cloud]
     matches(region_key, region, pattern, what)
 
@@ -181,3 +189,51 @@ def load(cloud: str) -> PlatformConfig:
         except json.JSONDecodeError:
             raise InvalidArgs(key, raw, "is not valid JSON") from None
     return parse(cloud, values)
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """The one-line reason written after each field in the spec source: the reference's 'meaning' column."""
+    import inspect
+
+    comments: dict[str, str] = {}
+    for line in inspect.getsource(cls).splitlines():
+        m = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
+        if m:
+            comments[m.group(1)] = m.group(2).strip()
+    return comments
+
+
+def reference_markdown() -> str:
+    """Every `tricloud:*` key with its default and meaning, generated from the specs (README keeps a copy)."""
+    rows = [
+        "| key | default | meaning |",
+        "|---|---|---|",
+        "| `tricloud:owner` | `unassigned` | owner tag on every resource |",
+        "| `tricloud:costCenter` | `unassigned` | cost-center tag on every resource |",
+        "| `tricloud:tags` | `{}` | extra tags merged into every resource's tags |",
+    ]
+
+    def walk(cls: type[Args], prefix: str) -> None:
+        comments = _field_comments(cls)
+        for f in dataclasses.fields(cls):
+            if f.name == "tags":
+                continue
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            if isinstance(default, Args):
+                walk(type(default), f"{prefix}.{f.name}")
+                continue
+            shown = default.value if isinstance(default, enum.Enum) else default
+            shown = "null" if shown is None else json_compact(shown)
+            rows.append(f"| `{prefix}.{f.name}` | `{shown}` | {comments.get(f.name, '')} |")
+
+    for name, cls in SECTIONS.items():
+        walk(cls, f"{NAMESPACE}:{name}")
+    return "\n".join(rows) + "\n"
+
+
+def json_compact(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool | int | float | str):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return json.dumps(list(value) if isinstance(value, tuple) else value, separators=(",", ":"))

@@ -34,30 +34,38 @@ OUTPUTS = ("api_url", "function_name")
 @dataclass(frozen=True, kw_only=True)
 class ApiFrontendArgs(Args):
     auth: ApiAuth = ApiAuth.PLATFORM  # callers must authenticate: predictions cost money and reveal the model
-    jwt_issuer: str | None = None
-    jwt_audience: tuple[str, ...] = ()
+    jwt_issuer: str | None = None  # https issuer URL; required when auth is jwt
+    jwt_audience: tuple[str, ...] = ()  # accepted token audiences when auth is jwt
     memory_mb: int = 512  # the handler only validates and forwards; it needs little memory
     timeout_seconds: int = 10  # above the endpoint timeout so the fallback can still answer
     endpoint_timeout_ms: int = 2000  # then the handler answers with the rule-based fallback
     reserved_concurrency: int = 10  # caps spend and protects the endpoint from floods
-    throttle_rate_per_second: int = 50
-    throttle_burst: int = 100
-    log_retention_days: int = 30
-    tracing: bool = True
+    throttle_rate_per_second: int = 50  # steady-state requests/s before 429s
+    throttle_burst: int = 100  # short bursts above the rate
+    log_retention_days: int = 30  # access and function logs; unbounded logs cost forever
+    tracing: bool = True  # X-Ray / App Insights / Cloud Trace spans per request
     fallback_enabled: bool = True  # an estimate with "fallback": true beats a 5xx for a learner's demo
     cors_origins: tuple[str, ...] = ()  # no browser origin may call the API unless listed
 
     def validate(self) -> None:
         one_of("auth", self.auth, tuple(ApiAuth))
         if self.auth is ApiAuth.JWT:
-            require(self.jwt_issuer is not None, "jwt_issuer", self.jwt_issuer, "is required when auth is jwt")
+            require(
+                self.jwt_issuer is not None, "jwt_issuer", self.jwt_issuer, "is required when auth is jwt"
+            )
             matches("jwt_issuer", self.jwt_issuer or "", r"https://[^\s]+", "an https:// issuer URL")
-            require(len(self.jwt_audience) > 0, "jwt_audience", self.jwt_audience, "needs at least one audience")
+            require(
+                len(self.jwt_audience) > 0, "jwt_audience", self.jwt_audience, "needs at least one audience"
+            )
         in_range("memory_mb", self.memory_mb, 128, 10240)
         in_range("timeout_seconds", self.timeout_seconds, 1, 29)  # API Gateway's integration limit is 29 s
         in_range("endpoint_timeout_ms", self.endpoint_timeout_ms, 100, 60_000)
-        require(self.endpoint_timeout_ms < self.timeout_seconds * 1000, "endpoint_timeout_ms",
-                self.endpoint_timeout_ms, f"must be below timeout_seconds ({self.timeout_seconds} s)")
+        require(
+            self.endpoint_timeout_ms < self.timeout_seconds * 1000,
+            "endpoint_timeout_ms",
+            self.endpoint_timeout_ms,
+            f"must be below timeout_seconds ({self.timeout_seconds} s)",
+        )
         in_range("reserved_concurrency", self.reserved_concurrency, 1, 1000)
         in_range("throttle_rate_per_second", self.throttle_rate_per_second, 1, 10_000)
         in_range("throttle_burst", self.throttle_burst, 1, 5_000)

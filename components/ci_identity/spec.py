@@ -26,7 +26,9 @@ class CiIdentityArgs(Args):
         matches("github_repository", self.github_repository, r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name")
         require(len(self.allowed_refs) > 0, "allowed_refs", self.allowed_refs, "needs at least one ref")
         for ref in self.allowed_refs:
-            matches("allowed_refs", ref, r"refs/(heads|tags)/[A-Za-z0-9_./*-]+", "refs/heads/... or refs/tags/...")
+            matches(
+                "allowed_refs", ref, r"refs/(heads|tags)/[A-Za-z0-9_./*-]+", "refs/heads/... or refs/tags/..."
+            )
         if self.environment is not None:
             matches("environment", self.environment, r"[A-Za-z0-9_.-]{1,255}", "a GitHub environment name")
 

@@ -48,8 +48,12 @@ class DataLakeArgs(Args):
         positive("noncurrent_version_expiry_days", self.noncurrent_version_expiry_days)
         positive("raw_cold_after_days", self.raw_cold_after_days)
         if self.raw_expiry_days is not None:
-            require(self.raw_expiry_days > self.raw_cold_after_days, "raw_expiry_days", self.raw_expiry_days,
-                    f"must be greater than raw_cold_after_days ({self.raw_cold_after_days})")
+            require(
+                self.raw_expiry_days > self.raw_cold_after_days,
+                "raw_expiry_days",
+                self.raw_expiry_days,
+                f"must be greater than raw_cold_after_days ({self.raw_cold_after_days})",
+            )
         in_range("key_rotation_days", self.key_rotation_days, 90, 2560)
 
 

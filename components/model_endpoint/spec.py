@@ -15,7 +15,9 @@ from components.spec_base import Args, Concept
 
 
 class EndpointMode(StrEnum):
-    SERVERLESS = "serverless"  # scales to zero on AWS; Azure and GCP keep one small replica (no scale to zero)
+    SERVERLESS = (
+        "serverless"  # scales to zero on AWS; Azure and GCP keep one small replica (no scale to zero)
+    )
     INSTANCE = "instance"  # dedicated instances with target-tracking autoscaling
 
 
@@ -28,14 +30,16 @@ OUTPUTS = ("endpoint_name", "model_data_uri", "capture_uri")
 
 @dataclass(frozen=True, kw_only=True)
 class ModelEndpointArgs(Args):
-    mode: EndpointMode = EndpointMode.SERVERLESS
+    mode: EndpointMode = EndpointMode.SERVERLESS  # serverless scales to zero where the cloud can
     serverless_memory_mb: int = 2048  # a tree model loads in well under 1 GB; 2 GB leaves headroom
     serverless_max_concurrency: int = 5  # bounds cost and protects the account's concurrency quota
     instance_type: str | None = None  # INSTANCE mode; None: ml.m5.large / Standard_DS2_v2 / n1-standard-2
-    min_instances: int = 1
-    max_instances: int = 2
+    min_instances: int = 1  # INSTANCE mode autoscaling floor
+    max_instances: int = 2  # INSTANCE mode autoscaling ceiling: bounds spend
     target_invocations_per_instance: int = 100  # per minute; autoscaling target
-    image_uri: str | None = None  # None: same image as training (app/Dockerfile serves the SageMaker contract)
+    image_uri: str | None = (
+        None  # None: same image as training (app/Dockerfile serves the SageMaker contract)
+    )
     model_data_uri: str | None = None  # None: <artifacts zone>/models/latest/model.tar.gz
     canary_percent: int = 10  # share of capacity that gets the new model first
     canary_wait_minutes: int = 5  # watch the alarms this long before shifting the rest
@@ -47,15 +51,23 @@ class ModelEndpointArgs(Args):
         in_range("serverless_max_concurrency", self.serverless_max_concurrency, *SERVERLESS_MAX_CONCURRENCY)
         in_range("min_instances", self.min_instances, 1, 100)
         in_range("max_instances", self.max_instances, 1, 100)
-        require(self.max_instances >= self.min_instances, "max_instances", self.max_instances,
-                f"must be at least min_instances ({self.min_instances})")
+        require(
+            self.max_instances >= self.min_instances,
+            "max_instances",
+            self.max_instances,
+            f"must be at least min_instances ({self.min_instances})",
+        )
         in_range("target_invocations_per_instance", self.target_invocations_per_instance, 1, 100_000)
         in_range("canary_percent", self.canary_percent, 1, 50)
         in_range("canary_wait_minutes", self.canary_wait_minutes, 1, 60)
         in_range("data_capture_percent", self.data_capture_percent, 0, 100)
         if self.model_data_uri is not None:
-            require("://" in self.model_data_uri, "model_data_uri", self.model_data_uri,
-                    "must be a URI such as s3://bucket/models/model.tar.gz")
+            require(
+                "://" in self.model_data_uri,
+                "model_data_uri",
+                self.model_data_uri,
+                "must be a URI such as s3://bucket/models/model.tar.gz",
+            )
 
 
 class ModelEndpoint(Concept):

@@ -20,14 +20,14 @@ OUTPUTS = ("alerts_channel", "dashboard")
 @dataclass(frozen=True, kw_only=True)
 class ObservabilityArgs(Args):
     alert_email: str | None = None  # None: alerts go to the topic/channel only (subscribe later)
-    period_seconds: int = 60
+    period_seconds: int = 60  # metric period each alarm evaluates
     evaluation_periods: int = 3  # three bad minutes, not one blip, page someone
     api_5xx_threshold: int = 5  # per period
-    function_error_threshold: int = 5
+    function_error_threshold: int = 5  # handler errors per period
     function_throttle_threshold: int = 1  # any throttling means reserved concurrency is too low
     endpoint_5xx_threshold: int = 1  # the rollback alarm: a new model must not fail at all
-    model_latency_p99_ms: int = 1000
-    log_retention_days: int = 30
+    model_latency_p99_ms: int = 1000  # p99 model latency that counts as breaching (rollback alarm)
+    log_retention_days: int = 30  # retention of the platform log groups
 
     def validate(self) -> None:
         if self.alert_email is not None:

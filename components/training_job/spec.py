@@ -11,8 +11,13 @@ from dataclasses import dataclass, field
 from components.errors import in_range, matches
 from components.spec_base import Args, Concept
 
-OUTPUTS = ("training_role", "training_image_uri", "training_instance_type", "training_input_uri",
-           "training_output_uri")
+OUTPUTS = (
+    "training_role",
+    "training_image_uri",
+    "training_instance_type",
+    "training_input_uri",
+    "training_output_uri",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,16 +27,22 @@ class TrainingJobArgs(Args):
     max_instances: int = 1  # compute scales from 0 to this
     max_runtime_minutes: int = 60  # a runaway job stops instead of billing forever
     use_spot: bool = True  # training is restartable; spot is 60-90% cheaper
-    hyperparameters: dict[str, str] = field(default_factory=dict)
+    hyperparameters: dict[str, str] = field(default_factory=dict)  # passed to app.train as strings
 
     def validate(self) -> None:
         in_range("max_instances", self.max_instances, 1, 100)
         in_range("max_runtime_minutes", self.max_runtime_minutes, 1, 28 * 24 * 60)
         if self.image_uri is not None:
-            matches("image_uri", self.image_uri, r"[a-z0-9.-]+(:\d+)?/[A-Za-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})",
-                    "a container image reference registry/repository:tag")
+            matches(
+                "image_uri",
+                self.image_uri,
+                r"[a-z0-9.-]+(:\d+)?/[A-Za-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})",
+                "a container image reference registry/repository:tag",
+            )
         for k in self.hyperparameters:
-            matches("hyperparameters", k, r"[A-Za-z_][A-Za-z0-9_-]{0,255}", "keys of letters, digits, _ and -")
+            matches(
+                "hyperparameters", k, r"[A-Za-z_][A-Za-z0-9_-]{0,255}", "keys of letters, digits, _ and -"
+            )
 
 
 class TrainingJob(Concept):

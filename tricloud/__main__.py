@@ -1,0 +1,3 @@
+from tricloud.cli import main
+
+main()
