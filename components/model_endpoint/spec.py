@@ -37,9 +37,7 @@ class ModelEndpointArgs(Args):
     min_instances: int = 1  # INSTANCE mode autoscaling floor
     max_instances: int = 2  # INSTANCE mode autoscaling ceiling: bounds spend
     target_invocations_per_instance: int = 100  # per minute; autoscaling target
-    image_uri: str | None = (
-        None  # None: same image as training (app/Dockerfile serves the SageMaker contract)
-    )
+    image_uri: str | None = None  # None: the training image (app/Dockerfile serves the SageMaker contract)
     model_data_uri: str | None = None  # None: <artifacts zone>/models/latest/model.tar.gz
     canary_percent: int = 10  # share of capacity that gets the new model first
     canary_wait_minutes: int = 5  # watch the alarms this long before shifting the rest
