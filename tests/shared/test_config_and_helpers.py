@@ -12,8 +12,15 @@ BASE = {"aws:region": "ap-south-1"}
 
 
 def test_defaults_load_and_types_are_coerced() -> None:
-    cfg = parse("aws", {**BASE, "tricloud:endpoint": {"serverless_memory_mb": 4096.0, "mode": "instance"},
-                        "tricloud:api": {"tracing": "false"}, "tricloud:owner": "ml-team"})
+    cfg = parse(
+        "aws",
+        {
+            **BASE,
+            "tricloud:endpoint": {"serverless_memory_mb": 4096.0, "mode": "instance"},
+            "tricloud:api": {"tracing": "false"},
+            "tricloud:owner": "ml-team",
+        },
+    )
     assert cfg.endpoint.serverless_memory_mb == 4096
     assert cfg.endpoint.mode is EndpointMode.INSTANCE
     assert cfg.api.tracing is False
@@ -23,11 +30,18 @@ def test_defaults_load_and_types_are_coerced() -> None:
 @pytest.mark.parametrize(
     ("values", "field", "value"),
     [
-        ({"tricloud:endpoint": {"serverless_memory_mb": 3000}}, "tricloud:endpoint.serverless_memory_mb", 3000),
+        (
+            {"tricloud:endpoint": {"serverless_memory_mb": 3000}},
+            "tricloud:endpoint.serverless_memory_mb",
+            3000,
+        ),
         ({"tricloud:spark": {"max_vcpu": -4}}, "tricloud:spark.max_vcpu", -4),
         ({"tricloud:lake": {"versionin": True}}, "tricloud:lake.versionin", True),
-        ({"tricloud:spark": {"aws": {"release_label": "emr-6.15.0"}}}, "tricloud:spark.aws.release_label",
-         "emr-6.15.0"),
+        (
+            {"tricloud:spark": {"aws": {"release_label": "emr-6.15.0"}}},
+            "tricloud:spark.aws.release_label",
+            "emr-6.15.0",
+        ),
         ({"tricloud:api": {"auth": "jwt"}}, "tricloud:api.jwt_issuer", None),
         ({"tricloud:api": {"timeout_seconds": "ten"}}, "tricloud:api.timeout_seconds", "ten"),
         ({"tricloud:endpont": {}}, "tricloud:endpont", {}),
@@ -65,11 +79,19 @@ def test_physical_names_respect_cloud_limits() -> None:
 
 
 def test_gcp_labels_are_normalised_and_standard_tags_cannot_be_spoofed() -> None:
-    tags = standard_tags(project="tricloud", stack="Dev", component="DataLake",
-                         extra={"Cost-Center": "ML Platform", "component": "fake"})
+    tags = standard_tags(
+        project="tricloud",
+        stack="Dev",
+        component="DataLake",
+        extra={"Cost-Center": "ML Platform", "component": "fake"},
+    )
     assert tags["component"] == "DataLake"
     labels = normalise(tags, "gcp")
-    assert labels["cost-center"] == "ml_platform" and labels["stack"] == "dev" and labels["component"] == "datalake"
+    assert (
+        labels["cost-center"] == "ml_platform"
+        and labels["stack"] == "dev"
+        and labels["component"] == "datalake"
+    )
     assert all(len(k) <= 63 and len(v) <= 63 for k, v in labels.items())
 
 
