@@ -1,0 +1,1 @@
+"""Model serving: one predictor, adapters for SageMaker, Vertex AI and Azure ML."""
