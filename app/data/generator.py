@@ -13,22 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from app.market import AGE_DECAY_PER_YEAR, CITY_PRICE_PER_SQFT, FURNISHING_FACTOR, TIER_FACTOR
 from app.schema import CITIES, FIELD_NAMES, FURNISHING, LABEL
 
-# INR per sq ft of carpet area in a mid-market locality (order of magnitude of 2024-25 listings).
-CITY_PRICE_PER_SQFT: dict[str, float] = {
-    "Mumbai": 21000.0,
-    "Delhi": 13000.0,
-    "Bengaluru": 9500.0,
-    "Hyderabad": 7800.0,
-    "Chennai": 7600.0,
-    "Pune": 8200.0,
-    "Kolkata": 6200.0,
-    "Ahmedabad": 5400.0,
-}
 CITY_WEIGHTS = np.array([0.17, 0.16, 0.16, 0.13, 0.11, 0.11, 0.09, 0.07])
-TIER_FACTOR = {1: 1.55, 2: 1.0, 3: 0.68}
-FURNISHING_FACTOR = {"unfurnished": 1.0, "semi-furnished": 1.05, "furnished": 1.12}
 NOISE_SIGMA = 0.12  # log-normal price noise: negotiation, view, condition the data does not show
 
 COLUMNS: tuple[str, ...] = (*FIELD_NAMES, LABEL.name)
@@ -80,7 +68,7 @@ def generate(rows: int, seed: int = 42, malformed_fraction: float = 0.0) -> pd.D
     base = np.array([CITY_PRICE_PER_SQFT[c] for c in city])
     factor = (
         np.array([TIER_FACTOR[int(t)] for t in tier])
-        * np.exp(-0.012 * age)
+        * np.exp(-AGE_DECAY_PER_YEAR * age)
         * (1 + 0.004 * np.minimum(floor, 30))
         * np.array([FURNISHING_FACTOR[f] for f in furnishing])
         * (1 + 0.04 * parking)
