@@ -28,6 +28,8 @@ except ImportError:  # pragma: no cover - exercised where the server is not inst
 
 
 _service: InferenceService | None = None
+# The inference server passes any body through; bound it like the SageMaker adapter does.
+MAX_BODY_BYTES = 6 * 1024 * 1024
 
 
 def init() -> None:
@@ -41,6 +43,9 @@ def run(raw_data: str | bytes) -> Any:
             json.dumps({"message": "model not loaded; init() was not called"}), 503, json_str=True
         )
     body = raw_data.encode("utf-8") if isinstance(raw_data, str) else raw_data
+    if len(body) > MAX_BODY_BYTES:
+        message = {"message": f"body of {len(body)} bytes exceeds the limit of {MAX_BODY_BYTES} bytes"}
+        return AMLResponse(json.dumps({**message, "model_version": _service.version}), 413, json_str=True)
     outcome = _service.predict_body(body, "application/json")
     payload = {**outcome.payload, "model_version": _service.version}
     if outcome.status >= 400:

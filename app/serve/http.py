@@ -22,6 +22,8 @@ from typing import Any
 log = logging.getLogger("app.serve.http")
 
 MAX_HEADER_BYTES = 16 * 1024
+LINGER_S = 2.0  # after refusing a body, keep reading (and dropping) it so the client sees the 413
+LINGER_MAX_BYTES = 64 * 1024 * 1024
 IDLE_TIMEOUT_S = 60.0  # longer than typical load-balancer keep-alive, so the client closes first
 REQUEST_TIMEOUT_S = 30.0  # a started request must arrive whole this fast (slow-drip clients)
 
@@ -73,6 +75,7 @@ class _HttpProtocol(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.pending: tuple[Request, bool, int] | None = None  # request waiting for its body
         self.closing = False
+        self.lingering = 0  # bytes still accepted (and dropped) after an early error response
 
     # -- connection lifecycle ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -91,7 +94,9 @@ class _HttpProtocol(asyncio.Protocol):
         self.timer = asyncio.get_running_loop().call_later(seconds, self._timeout)
 
     def _timeout(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and self.lingering:
+            self.transport.close()
+        elif self.transport is not None:
             if self.buf or self.pending:
                 self._send(error_response(408, "request not received in time"), keep_alive=False)
             else:
@@ -99,6 +104,11 @@ class _HttpProtocol(asyncio.Protocol):
 
     # -- parsing ------------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            self.lingering = max(0, self.lingering - len(data))
+            if not self.lingering and self.transport is not None:
+                self.transport.close()
+            return
         if self.closing:
             return
         if not self.buf and self.pending is None:
@@ -161,7 +171,7 @@ class _HttpProtocol(asyncio.Protocol):
         if length > self.max_body:
             # Refuse before reading: the body never reaches memory.
             msg = f"body of {length} bytes exceeds the limit of {self.max_body} bytes"
-            self._send(error_response(413, msg), keep_alive=False)
+            self._send(error_response(413, msg), keep_alive=False, linger=length - len(self.buf))
             return False
         path, _, query = target.partition("?")
         self.pending = (Request(method.upper(), path, query, headers), keep_alive, length)
@@ -178,7 +188,7 @@ class _HttpProtocol(asyncio.Protocol):
             resp = error_response(500, "internal error")
         self._send(resp, keep_alive)
 
-    def _send(self, resp: Response, keep_alive: bool) -> None:
+    def _send(self, resp: Response, keep_alive: bool, linger: int = 0) -> None:
         if self.transport is None:
             return
         head = [f"HTTP/1.1 {resp.status} {_reason(resp.status)}"]
@@ -190,7 +200,12 @@ class _HttpProtocol(asyncio.Protocol):
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + resp.body)
         if not keep_alive:
             self.closing = True
-            self.transport.close()
+            self.buf.clear()
+            if 0 < linger <= LINGER_MAX_BYTES:
+                self.lingering = linger
+                self._arm(LINGER_S)
+            else:
+                self.transport.close()
 
 
 async def serve_forever(

@@ -1,0 +1,238 @@
+"""The predictor and the three serving adapters through their real interfaces."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from app.data import generate
+from app.features import featurize_frame
+from app.serve import azureml
+from app.serve.predictor import ModelLoadError, Predictor
+
+
+def post(base: str, path: str, body: bytes, content_type: str) -> tuple[int, dict, dict[str, str]]:
+    u = urlparse(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    headers = {"Content-Type": content_type} if content_type else {}
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+    finally:
+        conn.close()
+    return resp.status, json.loads(data) if data else {}, {k.lower(): v for k, v in resp.getheaders()}
+
+
+def raw_exchange(base: str, payload: bytes, read_until_close: bool = True) -> bytes:
+    u = urlparse(base)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(payload)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if not read_until_close and b"\r\n\r\n" in b"".join(chunks):
+                break
+        return b"".join(chunks)
+
+
+# ---- predictor -----------------------------------------------------------------------------
+
+
+def test_flat_forest_equals_sklearn_predict(model_dir: Path) -> None:
+    p = Predictor(model_dir)
+    X = featurize_frame(generate(500, seed=77))
+    np.testing.assert_allclose(np.log(p.predict_features(X)), p.model.predict(X), rtol=0, atol=1e-9)
+    one = X[:1]
+    np.testing.assert_allclose(np.log(p.predict_features(one)), p.model.predict(one), atol=1e-9)
+
+
+def test_predictor_refuses_tampered_model(model_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(model_dir, copy)
+    with (copy / "model.joblib").open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelLoadError, match="sha256"):
+        Predictor(copy)
+
+
+def test_predictor_finds_nested_artifact_and_env(model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    shutil.copytree(model_dir, tmp_path / "registered" / "house-price")
+    assert Predictor(tmp_path / "registered").version == Predictor(model_dir).version
+    monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    assert Predictor().model_dir == model_dir
+    with pytest.raises(ModelLoadError, match="no model artifact"):
+        Predictor(tmp_path)
+
+
+# ---- SageMaker contract --------------------------------------------------------------------
+
+
+def test_sagemaker_ping_and_json_forms(sagemaker_server: str, model_dir: Path, valid_listing: dict) -> None:
+    version = Predictor(model_dir).version
+    u = urlparse(sagemaker_server)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("GET", "/ping")
+    resp = conn.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["model_version"] == version
+    expected = Predictor(model_dir).predict([valid_listing])[0]
+    for body in (valid_listing, [valid_listing, valid_listing], {"instances": [valid_listing]}):
+        # Same keep-alive connection for every request.
+        conn.request(
+            "POST", "/invocations", json.dumps(body), {"Content-Type": "application/json; charset=utf-8"}
+        )
+        resp = conn.getresponse()
+        out = json.loads(resp.read())
+        assert resp.status == 200, out
+        assert resp.getheader("X-Model-Version") == version == out["model_version"]
+        assert out["predictions"][0] == expected
+        assert 1e6 < expected < 1e8
+    conn.close()
+
+
+def test_sagemaker_csv_and_batches(sagemaker_server: str, model_dir: Path) -> None:
+    frame = generate(100, seed=31).drop(columns=["price_inr"])
+    csv_body = frame.to_csv(index=False).encode()
+    status, out, _ = post(sagemaker_server, "/invocations", csv_body, "text/csv")
+    assert status == 200
+    expected = Predictor(model_dir).predict(frame.to_dict("records"))
+    assert out["predictions"] == expected
+    no_header = frame.to_csv(index=False, header=False).encode()
+    assert post(sagemaker_server, "/invocations", no_header, "text/csv")[1]["predictions"] == expected
+    status, out, _ = post(sagemaker_server, "/invocations", b"Pune,2,900,2,2,1,3,1,furnished,x\n", "text/csv")
+    assert status == 400
+    assert out["errors"] == [
+        {
+            "row": 0,
+            "field": "distance_to_metro_km",
+            "value": "x",
+            "error": "must be a number",
+            "code": "wrong_type",
+        }
+    ]
+
+
+def test_sagemaker_bad_request_corpus_all_4xx(sagemaker_server: str, bad_request_corpus) -> None:
+    for name, body, ctype in bad_request_corpus:
+        status, out, _ = post(sagemaker_server, "/invocations", body, ctype)
+        assert 400 <= status < 500, (name, status, out)
+        assert out.get("message"), name
+    assert post(sagemaker_server, "/invocations", b"x" * 7_000_000, "application/json")[0] == 413
+    assert post(sagemaker_server, "/invocations", b"a,b", "text/plain")[0] == 415
+
+
+def test_sagemaker_field_errors_carry_row_field_value(sagemaker_server: str, valid_listing: dict) -> None:
+    body = json.dumps([valid_listing, {**valid_listing, "city": "Atlantis", "bedrooms": -2}]).encode()
+    status, out, _ = post(sagemaker_server, "/invocations", body, "application/json")
+    assert status == 400
+    got = {(e["row"], e["field"], e["value"]) for e in out["errors"]}
+    assert got == {(1, "city", "Atlantis"), (1, "bedrooms", -2)}
+
+
+def test_http_layer_robustness(sagemaker_server: str, valid_listing: dict) -> None:
+    body = json.dumps(valid_listing).encode()
+    req = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+    pipelined = raw_exchange(
+        sagemaker_server, (req % (len(body), body)) * 3 + b"GET /ping HTTP/1.1\r\nConnection: close\r\n\r\n"
+    )
+    assert pipelined.count(b"HTTP/1.1 200 OK") == 4
+    cases = [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"GET /ping HTTP/1.1\r\nbad header line\r\n\r\n", b"400"),
+        (b"POST /invocations HTTP/1.1\r\nContent-Length: abc\r\n\r\n", b"400"),
+        (b"POST /invocations HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", b"400"),
+        (b"POST /invocations HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", b"411"),
+        (b"GET /ping HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
+        (b"POST /invocations HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", b"413"),
+        (b"GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n", b"404"),
+        (b"GET /invocations HTTP/1.1\r\nConnection: close\r\n\r\n", b"405"),
+        (b"PUT /ping HTTP/1.1\r\nConnection: close\r\n\r\n", b"405"),
+        (
+            b"POST /invocations HTTP/1.1\r\nAccept: text/xml\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            b"406",
+        ),
+        (b"GET /ping HTTP/2.0\r\n\r\n", b"400"),
+    ]
+    for payload, code in cases:
+        answer = raw_exchange(sagemaker_server, payload)
+        assert answer.startswith(b"HTTP/1.1 " + code), (payload[:60], answer[:120])
+    # 100-continue: the server invites the body instead of making the client wait.
+    head = b"POST /invocations HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+    first = raw_exchange(
+        sagemaker_server, head + b"Content-Length: %d\r\n\r\n" % len(body), read_until_close=False
+    )
+    assert first.startswith(b"HTTP/1.1 100 Continue")
+    # The server still answers after all of that.
+    assert post(sagemaker_server, "/invocations", body, "application/json")[0] == 200
+
+
+# ---- Vertex contract -----------------------------------------------------------------------
+
+
+def test_vertex_routes_from_env_and_instances_contract(
+    vertex_server: str, model_dir: Path, valid_listing: dict
+) -> None:
+    u = urlparse(vertex_server)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("GET", "/v1/health")
+    assert conn.getresponse().status == 200
+    conn.close()
+    body = json.dumps({"instances": [valid_listing] * 3}).encode()
+    status, out, _ = post(vertex_server, "/v1/models/house:predict", body, "application/json")
+    assert status == 200
+    assert out["predictions"] == Predictor(model_dir).predict([valid_listing] * 3)
+    assert (
+        post(
+            vertex_server, "/v1/models/house:predict", json.dumps(valid_listing).encode(), "application/json"
+        )[0]
+        == 400
+    )
+    assert post(vertex_server, "/v1/models/house:predict", b"a,b", "text/csv")[0] == 415
+    assert post(vertex_server, "/predict", body, "application/json")[0] == 404
+
+
+def test_vertex_bad_request_corpus_all_4xx(vertex_server: str, bad_request_corpus) -> None:
+    for name, body, ctype in bad_request_corpus:
+        status, out, _ = post(vertex_server, "/v1/models/house:predict", body, ctype)
+        assert 400 <= status < 500, (name, status, out)
+
+
+# ---- Azure ML contract ---------------------------------------------------------------------
+
+
+def test_azureml_init_run(model_dir: Path, tmp_path: Path, monkeypatch, valid_listing: dict) -> None:
+    monkeypatch.setattr(azureml, "_service", None)
+    not_ready = azureml.run("{}")
+    assert not_ready.status_code == 503
+    shutil.copytree(model_dir, tmp_path / "house-price" / "1")
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path / "house-price"))
+    azureml.init()
+    out = azureml.run(json.dumps({"instances": [valid_listing, valid_listing]}))
+    assert out["predictions"] == Predictor(model_dir).predict([valid_listing] * 2)
+    assert out["model_version"] == Predictor(model_dir).version
+    assert azureml.run(json.dumps(valid_listing))["predictions"]
+
+
+def test_azureml_bad_request_corpus_all_4xx(model_dir: Path, monkeypatch, bad_request_corpus) -> None:
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(model_dir))
+    azureml.init()
+    # Content types are the inference server's business: run() sees JSON bodies only.
+    for name, body, ctype in bad_request_corpus:
+        if ctype != "application/json":
+            continue
+        res = azureml.run(body)
+        assert hasattr(res, "status_code") and 400 <= res.status_code < 500, (name, res)
+        assert json.loads(res.message)["message"]
