@@ -1,0 +1,102 @@
+"""What every Azure component shares: its resource group, role assignments and physical names.
+
+Each component owns one resource group, so a component's lifecycle, RBAC scope and cost show up as one unit.
+Role assignments take built-in role GUIDs; the subscription comes from the resource group's id, so no
+`get_client_config` invoke is needed (and mocks need none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.resources as resources
+
+from components.naming import physical_name
+from components.tags import component_tags
+
+CLOUD = "azure"
+
+# Built-in Azure RBAC role definition GUIDs (the same in every tenant).
+ROLES = {
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+}
+
+
+@dataclass(frozen=True)
+class AzurePrincipal:
+    """Who a grant is for: a short label for resource names and the Entra object id of the identity."""
+
+    label: str
+    principal_id: pulumi.Input[str]
+    principal_type: str = "ServicePrincipal"  # managed identities are service principals
+
+
+def name_parts(*role: str) -> tuple[str, ...]:
+    return (pulumi.get_project(), pulumi.get_stack(), *role)
+
+
+def azure_name(kind: str, *role: str) -> str:
+    """`<project>-<stack>-<role>` within the Azure rule for `kind` (see components.naming.RULES)."""
+    return physical_name(f"azure:{kind}", *name_parts(*role))
+
+
+def tags_for(concept: str, extra: dict[str, str]) -> dict[str, str]:
+    return component_tags(CLOUD, concept, extra)
+
+
+def resource_group(
+    name: str, role: str, tags: dict[str, str], parent: pulumi.Resource
+) -> resources.ResourceGroup:
+    # The location comes from `azure-native:location`; every child then inherits the group's location.
+    return resources.ResourceGroup(
+        f"{name}-rg",
+        resource_group_name=azure_name("generic", role, "rg"),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def subscription_scope(resource_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`/subscriptions/<id>` from any resource id in that subscription."""
+    return pulumi.Output.from_input(resource_id).apply(lambda rid: "/".join(rid.split("/")[:3]))
+
+
+def role_definition_id(any_resource_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    guid = ROLES[role]
+    return subscription_scope(any_resource_id).apply(
+        lambda sub: f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+    )
+
+
+def assign_role(
+    resource_name: str,
+    principal: AzurePrincipal,
+    role: str,
+    scope: pulumi.Input[str],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+    condition: str | None = None,
+) -> authorization.RoleAssignment:
+    """One built-in role for one principal at exactly `scope` (a container, a vault, a workspace), never wider."""
+    return authorization.RoleAssignment(
+        resource_name,
+        principal_id=principal.principal_id,
+        principal_type=principal.principal_type,
+        role_definition_id=role_definition_id(scope, role),
+        scope=scope,
+        description=f"tricloud: {role} for {principal.label}",
+        condition=condition,
+        condition_version="2.0" if condition else None,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+    )

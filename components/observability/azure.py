@@ -1,0 +1,244 @@
+"""Observability on Azure: Log Analytics + Application Insights, an action group, and Azure Monitor metric alerts.
+
+Created first; the endpoint and the API register themselves with `watch_endpoint` / `watch_api`, which add metric
+alerts as children of this component. Azure ML has no alarm-driven rollback: the CD step watches the endpoint
+alerts during the canary wait and shifts traffic back to blue when one fires (docs/azure.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native.applicationinsights as applicationinsights
+import pulumi_azure_native.monitor as monitor
+import pulumi_azure_native.operationalinsights as operationalinsights
+import pulumi_azure_native.resources as resources
+
+from components.azure_common import azure_name, resource_group, tags_for
+from components.observability.spec import OUTPUTS, ObservabilityArgs
+from components.observability.spec import Observability as Concept
+
+# Log Analytics keeps 30 to 730 days interactively (30 are free): shorter spec values are raised to 30.
+LAW_RETENTION_DAYS = (30, 730)
+_FREQUENCIES = {60: "PT1M", 300: "PT5M", 900: "PT15M", 1800: "PT30M", 3600: "PT1H"}
+_WINDOWS = {
+    60: "PT1M",
+    300: "PT5M",
+    900: "PT15M",
+    1800: "PT30M",
+    3600: "PT1H",
+    21600: "PT6H",
+    43200: "PT12H",
+    86400: "P1D",
+}
+ENDPOINT_NS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
+SITE_NS = "Microsoft.Web/sites"
+APIM_NS = "Microsoft.ApiManagement/service"
+
+
+def frequency(period_seconds: int) -> str:
+    """Azure evaluates at most once a minute: shorter periods evaluate every minute."""
+    return next(v for k, v in _FREQUENCIES.items() if k >= period_seconds)
+
+
+def window(period_seconds: int, evaluation_periods: int) -> str:
+    """The smallest window Azure accepts that covers evaluation_periods x period_seconds."""
+    want = period_seconds * evaluation_periods
+    return next((v for k, v in _WINDOWS.items() if k >= want), "P1D")
+
+
+@dataclass(frozen=True)
+class AzureObservabilityNative:
+    resource_group: resources.ResourceGroup
+    logs: operationalinsights.Workspace
+    app_insights: applicationinsights.Component
+    action_group: monitor.ActionGroup
+    alerts: dict[str, monitor.MetricAlert] = field(default_factory=dict)
+
+
+class Observability(pulumi.ComponentResource):
+    """Metric alerts (function 5xx/throttles, API 5xx, endpoint 5xx, p99 latency) + action group + App Insights."""
+
+    alerts_channel: pulumi.Output[str]
+    dashboard: pulumi.Output[str]
+    native: AzureObservabilityNative
+
+    def __init__(
+        self, name: str, args: ObservabilityArgs, *, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"tricloud:azure:{Concept.name}", name, None, opts)
+        args.validate()
+        self._name = name
+        self._args = args
+        self._tags = tags_for(Concept.name, args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        rg = resource_group(name, "obs", self._tags, self)
+        self._rg = rg
+        low, high = LAW_RETENTION_DAYS
+        logs = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=azure_name("generic", "logs"),
+            resource_group_name=rg.name,
+            sku={"name": "PerGB2018"},
+            retention_in_days=min(max(args.log_retention_days, low), high),
+            tags=self._tags,
+            opts=child,
+        )
+        app_insights = applicationinsights.Component(
+            f"{name}-app-insights",
+            resource_name_=azure_name("generic", "appi"),
+            resource_group_name=rg.name,
+            kind="web",
+            application_type="web",
+            workspace_resource_id=logs.id,
+            ingestion_mode="LogAnalytics",
+            disable_local_auth=True,  # telemetry is sent with Entra tokens, not the guessable instrumentation key
+            tags=self._tags,
+            opts=child,
+        )
+        action_group = monitor.ActionGroup(
+            f"{name}-action-group",
+            action_group_name=azure_name("generic", "alerts"),
+            resource_group_name=rg.name,
+            location="global",  # action groups are global resources
+            group_short_name="tricloud",  # at most 12 characters: shown in e-mail subjects
+            enabled=True,
+            email_receivers=[
+                {"name": "alert-email", "email_address": args.alert_email, "use_common_alert_schema": True}
+            ]
+            if args.alert_email
+            else [],
+            tags=self._tags,
+            opts=child,
+        )
+        self.app_insights_connection_string: pulumi.Output[str] = app_insights.connection_string
+        self.app_insights_id: pulumi.Output[str] = app_insights.id
+        self.log_workspace_id: pulumi.Output[str] = logs.id
+        self.native = AzureObservabilityNative(
+            resource_group=rg, logs=logs, app_insights=app_insights, action_group=action_group
+        )
+        self.alerts_channel = action_group.id
+        # Application Insights' overview, application map and failures blades are the platform's dashboard.
+        self.dashboard = app_insights.id
+        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
+
+    # --- registration by the watched components ----------------------------------------------------------------
+
+    def watch_endpoint(self, endpoint_id: pulumi.Input[str]) -> list[monitor.MetricAlert]:
+        """Endpoint 5xx and p99-latency alerts: the CD step's rollback signals."""
+        a = self._args
+        return [
+            self._alert(
+                "endpoint-5xx",
+                "Online endpoint 5xx responses",
+                endpoint_id,
+                ENDPOINT_NS,
+                "RequestsPerMinute",
+                a.endpoint_5xx_threshold,
+                aggregation="Total",
+                dimensions=[("statusCodeClass", "5xx")],
+                severity=1,
+            ),
+            self._alert(
+                "endpoint-latency-p99",
+                "Online endpoint p99 request latency (ms)",
+                endpoint_id,
+                ENDPOINT_NS,
+                "RequestLatency_P99",
+                a.model_latency_p99_ms,
+                aggregation="Average",
+                severity=2,
+            ),
+        ]
+
+    def watch_api(
+        self, *, function_id: pulumi.Input[str], gateway_id: pulumi.Input[str]
+    ) -> list[monitor.MetricAlert]:
+        """Function App 5xx and throttling (429) and API Management 5xx alerts."""
+        a = self._args
+        return [
+            self._alert(
+                "function-errors",
+                "API function 5xx responses",
+                function_id,
+                SITE_NS,
+                "Http5xx",
+                a.function_error_threshold,
+            ),
+            # Throttling happens at the gateway on Azure (rate-limit policy), so 429s are counted there.
+            self._alert(
+                "function-throttles",
+                "API throttled (429 from the rate limit)",
+                gateway_id,
+                APIM_NS,
+                "Requests",
+                a.function_throttle_threshold,
+                dimensions=[("GatewayResponseCode", "429")],
+            ),
+            self._alert(
+                "api-5xx",
+                "API Management 5xx responses",
+                gateway_id,
+                APIM_NS,
+                "Requests",
+                a.api_5xx_threshold,
+                dimensions=[("GatewayResponseCodeCategory", "5xx")],
+            ),
+        ]
+
+    def _alert(
+        self,
+        role: str,
+        title: str,
+        scope: pulumi.Input[str],
+        namespace: str,
+        metric: str,
+        threshold: float,
+        *,
+        aggregation: str = "Total",
+        dimensions: list[tuple[str, str]] | None = None,
+        severity: int = 2,
+    ) -> monitor.MetricAlert:
+        a = self._args
+        alert = monitor.MetricAlert(
+            f"{self._name}-{role}",
+            rule_name=azure_name("generic", role),
+            resource_group_name=self._rg.name,
+            location="global",  # metric alert rules on a single resource are global
+            description=f"{title} above {threshold} over {a.evaluation_periods} x {a.period_seconds}s. "
+            "See docs/azure.md (operations) for the runbook.",
+            severity=severity,
+            enabled=True,
+            scopes=[scope],
+            evaluation_frequency=frequency(a.period_seconds),
+            # The window spans evaluation_periods periods: a blip does not page anyone.
+            window_size=window(a.period_seconds, a.evaluation_periods),
+            auto_mitigate=True,  # resolves itself when the metric recovers, like CloudWatch OK state
+            # Typed args: `criteria` is a union, so plain dict keys would not be translated to the wire names.
+            criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                all_of=[
+                    monitor.MetricCriteriaArgs(
+                        criterion_type="StaticThresholdCriterion",
+                        name=role,
+                        metric_name=metric,
+                        metric_namespace=namespace,
+                        operator="GreaterThan",
+                        threshold=threshold,
+                        time_aggregation=aggregation,
+                        dimensions=[
+                            monitor.MetricDimensionArgs(name=d, operator="Include", values=[v])
+                            for d, v in (dimensions or [])
+                        ],
+                        skip_metric_validation=True,  # the watched resource may not exist yet at create time
+                    )
+                ],
+            ),
+            actions=[{"action_group_id": self.native.action_group.id}],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.native.alerts[role] = alert
+        return alert
