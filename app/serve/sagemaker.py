@@ -19,7 +19,10 @@ def make_handler(service: InferenceService):
     ping = json_response(200, {"status": "ok", "model_version": version})
 
     def handle(req: Request) -> Response:
-        if req.path == "/invocations":
+        # The runtime API path too, so boto3 (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) can call this directly.
+        if req.path == "/invocations" or (
+            req.path.startswith("/endpoints/") and req.path.endswith("/invocations")
+        ):
             if req.method != "POST":
                 return error_response(405, f"method {req.method} not allowed on /invocations; use POST")
             accept = req.headers.get("accept", "*/*")

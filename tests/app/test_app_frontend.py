@@ -1,0 +1,314 @@
+"""The API handlers: real endpoint calls, moto, injected failures and timeouts, bad input, audit log."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import azure.functions as func
+import boto3
+import pytest
+import requests
+from flask import Request as FlaskRequest
+from moto import mock_aws
+from werkzeug.test import EnvironBuilder
+
+from app.frontend import aws_lambda, azure_function, gcp_function
+from app.frontend.core import FALLBACK_VERSION, EndpointSettings, rule_estimate
+from app.serve.predictor import Predictor
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+class FaultyEndpoint:
+    """A loopback HTTP endpoint that misbehaves on purpose: slow, 500, or not JSON."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.calls = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.calls += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.mode == "slow":
+                    time.sleep(1.5)
+                status, body = (500, b'{"message":"boom"}') if outer.mode == "error" else (200, b"<html>")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(params=["slow", "error", "garbage"])
+def faulty(request: pytest.FixtureRequest) -> Iterator[FaultyEndpoint]:
+    ep = FaultyEndpoint(request.param)
+    yield ep
+    ep.close()
+
+
+def lambda_event(
+    body: bytes | str | None,
+    content_type: str = "application/json",
+    path: str = "/predict",
+    method: str = "POST",
+    b64: bool = False,
+) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        body = base64.b64encode(body).decode() if b64 else body.decode("utf-8", errors="surrogateescape")
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "headers": {"Content-Type": content_type} if content_type else {},
+        "requestContext": {"requestId": "req-123", "http": {"method": method, "path": path}},
+        "body": body,
+        "isBase64Encoded": b64,
+    }
+
+
+def call_lambda(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    out = aws_lambda.handler(event, None)
+    return out["statusCode"], json.loads(out["body"])
+
+
+@pytest.fixture()
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "ap-south-1",
+        "ENDPOINT_NAME": "house-price",
+        "ENDPOINT_TIMEOUT_MS": "500",
+        "ENDPOINT_MAX_ATTEMPTS": "2",
+    }.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
+    monkeypatch.delenv("FALLBACK_ENABLED", raising=False)
+    return monkeypatch
+
+
+# ---- AWS Lambda ----------------------------------------------------------------------------
+
+
+def test_lambda_against_real_sagemaker_server(
+    aws_env, sagemaker_server: str, model_dir, valid_listing: dict
+) -> None:
+    aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", sagemaker_server)
+    status, body = call_lambda(lambda_event(json.dumps({"instances": [valid_listing, valid_listing]})))
+    predictor = Predictor(model_dir)
+    assert status == 200, body
+    assert body["fallback"] is False
+    assert body["model_version"] == predictor.version
+    assert body["predictions"] == predictor.predict([valid_listing] * 2)
+    assert body["request_id"] == "req-123"
+    # The client is built once and reused across warm invocations.
+    client = aws_lambda._client
+    call_lambda(lambda_event(json.dumps(valid_listing)))
+    assert aws_lambda._client is client
+
+
+def test_lambda_with_moto_placeholder_falls_back(aws_env, valid_listing: dict) -> None:
+    with mock_aws():
+        status, body = call_lambda(lambda_event(json.dumps(valid_listing)))
+    assert status == 200
+    assert body["fallback"] is True and body["model_version"] == FALLBACK_VERSION
+    assert body["predictions"] == [rule_estimate(valid_listing)]
+
+
+def test_lambda_with_moto_queued_result(aws_env, valid_listing: dict) -> None:
+    with mock_aws():
+        results = {
+            "region": "ap-south-1",
+            "results": [
+                {
+                    "Body": json.dumps({"predictions": [12345678.0], "model_version": "moto-v1"}),
+                    "ContentType": "application/json",
+                }
+            ],
+        }
+        resp = requests.post(
+            "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results", json=results, timeout=5
+        )
+        assert resp.status_code == 201
+        boto3.client("sagemaker-runtime", region_name="ap-south-1")  # moto's backend for the region
+        status, body = call_lambda(lambda_event(json.dumps(valid_listing)))
+    assert (status, body["predictions"], body["model_version"], body["fallback"]) == (
+        200,
+        [12345678.0],
+        "moto-v1",
+        False,
+    )
+
+
+def test_lambda_falls_back_on_injected_failures(
+    aws_env, faulty: FaultyEndpoint, valid_listing: dict, caplog
+) -> None:
+    aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", faulty.url)
+    caplog.set_level(logging.INFO, logger="tricloud.audit")
+    started = time.monotonic()
+    status, body = call_lambda(lambda_event(json.dumps([valid_listing])))
+    elapsed = time.monotonic() - started
+    assert status == 200 and body["fallback"] is True and body["model_version"] == FALLBACK_VERSION
+    assert body["predictions"] == [rule_estimate(valid_listing)]
+    # Bounded: at most ENDPOINT_MAX_ATTEMPTS calls, each within ENDPOINT_TIMEOUT_MS (plus backoff).
+    assert faulty.calls <= 2 and elapsed < 2 * 0.5 + 2.0
+    if faulty.mode != "garbage":
+        assert faulty.calls == 2
+    audit = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tricloud.audit"]
+    assert len(audit) == 1
+    assert audit[0]["fallback"] is True and audit[0]["status"] == 200 and audit[0]["error_kind"]
+
+
+def test_lambda_without_fallback_answers_503(aws_env, valid_listing: dict) -> None:
+    ep = FaultyEndpoint("error")
+    try:
+        aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", ep.url)
+        aws_env.setenv("FALLBACK_ENABLED", "false")
+        status, body = call_lambda(lambda_event(json.dumps(valid_listing)))
+    finally:
+        ep.close()
+    assert status == 503 and "unavailable" in body["message"]
+
+
+def test_lambda_bad_request_corpus_all_4xx(aws_env, bad_request_corpus, caplog) -> None:
+    aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "http://127.0.0.1:9")  # must never be called
+    caplog.set_level(logging.INFO, logger="tricloud.audit")
+    for name, body, ctype in bad_request_corpus:
+        status, out = call_lambda(lambda_event(body, ctype, b64=True))
+        assert 400 <= status < 500, (name, status, out)
+        assert out["request_id"] == "req-123"
+    audit = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tricloud.audit"]
+    assert len(audit) == len(bad_request_corpus)
+    assert all(400 <= a["status"] < 500 and a["fallback"] is False for a in audit)
+
+
+def test_lambda_routes_and_audit_has_no_personal_data(
+    aws_env, sagemaker_server: str, valid_listing: dict, caplog
+) -> None:
+    assert call_lambda(lambda_event(None, path="/health", method="GET"))[0] == 200
+    assert call_lambda(lambda_event(None, path="/admin", method="GET"))[0] == 404
+    assert call_lambda(lambda_event(b"%%%", b64=False, path="/predict") | {"isBase64Encoded": True})[0] == 400
+    aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", sagemaker_server)
+    caplog.set_level(logging.INFO, logger="tricloud.audit")
+    assert call_lambda(lambda_event(json.dumps(valid_listing)))[0] == 200
+    line = next(r.getMessage() for r in caplog.records if r.name == "tricloud.audit")
+    entry = json.loads(line)
+    assert set(entry) >= {"request_id", "model_version", "latency_ms", "fallback", "status"}
+    assert "Pune" not in line and "1050" not in line
+
+
+def test_endpoint_settings_validate_env() -> None:
+    assert EndpointSettings.from_env({}) == EndpointSettings(2000, 2, True)
+    with pytest.raises(ValueError, match=r"ENDPOINT_TIMEOUT_MS.*'soon'"):
+        EndpointSettings.from_env({"ENDPOINT_TIMEOUT_MS": "soon"})
+    with pytest.raises(ValueError, match="FALLBACK_ENABLED"):
+        EndpointSettings.from_env({"FALLBACK_ENABLED": "maybe"})
+
+
+# ---- Azure Functions -----------------------------------------------------------------------
+
+
+def azure_call(body: bytes, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+    req = func.HttpRequest(
+        "POST", "/api/predict", body=body, headers={"content-type": content_type} if content_type else {}
+    )
+    resp = azure_function.predict(req)
+    return resp.status_code, json.loads(resp.get_body())
+
+
+def test_azure_function_real_endpoint_and_fallback(
+    monkeypatch, sagemaker_server: str, model_dir, valid_listing: dict
+) -> None:
+    monkeypatch.setenv("AZUREML_ENDPOINT_URL", sagemaker_server + "/invocations")
+    monkeypatch.setenv("AZUREML_ENDPOINT_KEY", "local-key")
+    monkeypatch.setenv("ENDPOINT_TIMEOUT_MS", "500")
+    status, body = azure_call(json.dumps({"instances": [valid_listing]}).encode())
+    assert (status, body["fallback"]) == (200, False)
+    assert body["predictions"] == Predictor(model_dir).predict([valid_listing])
+    for mode in ("slow", "error", "garbage"):
+        ep = FaultyEndpoint(mode)
+        monkeypatch.setenv("AZUREML_ENDPOINT_URL", ep.url + "/score")
+        try:
+            status, body = azure_call(json.dumps(valid_listing).encode())
+        finally:
+            ep.close()
+        assert (status, body["fallback"], body["model_version"]) == (200, True, FALLBACK_VERSION), mode
+        assert ep.calls == (1 if mode == "garbage" else 2), mode
+
+
+def test_azure_function_bad_request_corpus_all_4xx(monkeypatch, bad_request_corpus) -> None:
+    monkeypatch.setenv("AZUREML_ENDPOINT_URL", "http://127.0.0.1:9/score")
+    monkeypatch.setenv("AZUREML_ENDPOINT_KEY", "k")
+    for name, body, ctype in bad_request_corpus:
+        status, out = azure_call(body, ctype)
+        assert 400 <= status < 500, (name, status, out)
+
+
+# ---- Google Cloud Functions ----------------------------------------------------------------
+
+
+def gcp_call(
+    body: bytes, content_type: str = "application/json", path: str = "/predict", method: str = "POST"
+) -> tuple[int, dict[str, Any]]:
+    env = EnvironBuilder(method=method, path=path, data=body, content_type=content_type or None).get_environ()
+    text, status, _ = gcp_function.predict(FlaskRequest(env))
+    return status, json.loads(text)
+
+
+def test_gcp_function_real_vertex_server_and_fallback(
+    monkeypatch, vertex_server: str, model_dir, valid_listing: dict
+) -> None:
+    monkeypatch.setenv("VERTEX_PREDICT_URL", vertex_server + "/v1/models/house:predict")
+    monkeypatch.setenv("ENDPOINT_TIMEOUT_MS", "500")
+    status, body = gcp_call(json.dumps([valid_listing, valid_listing]).encode())
+    assert (status, body["fallback"]) == (200, False)
+    assert body["predictions"] == Predictor(model_dir).predict([valid_listing] * 2)
+    assert body["model_version"] == Predictor(model_dir).version
+    assert gcp_call(b"", path="/health", method="GET")[0] == 200
+    ep = FaultyEndpoint("slow")
+    monkeypatch.setenv("VERTEX_PREDICT_URL", ep.url + "/predict")
+    try:
+        status, body = gcp_call(json.dumps(valid_listing).encode())
+    finally:
+        ep.close()
+    assert (status, body["fallback"], ep.calls) == (200, True, 2)
+
+
+def test_gcp_function_builds_the_vertex_rest_url(monkeypatch) -> None:
+    monkeypatch.delenv("VERTEX_PREDICT_URL", raising=False)
+    monkeypatch.setenv("VERTEX_ENDPOINT_ID", "123")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "tricloud-demo")
+    monkeypatch.setenv("VERTEX_REGION", "asia-south1")
+    assert gcp_function.predict_url() == (
+        "https://asia-south1-aiplatform.googleapis.com/v1/projects/tricloud-demo/locations/asia-south1/endpoints/123:predict"
+    )
+
+
+def test_gcp_function_bad_request_corpus_all_4xx(monkeypatch, bad_request_corpus) -> None:
+    monkeypatch.setenv("VERTEX_PREDICT_URL", "http://127.0.0.1:9/predict")
+    for name, body, ctype in bad_request_corpus:
+        status, out = gcp_call(body, ctype)
+        assert 400 <= status < 500, (name, status, out)
