@@ -1,0 +1,150 @@
+"""The one table mapping Pulumi type tokens to pricers, and the one table of free resources.
+
+To price a new resource kind: write a pricer in pricers.py and add its type token to PRICERS.
+To declare a kind free: add it to FREE (or FREE_PREFIXES) with the reason. Anything in neither
+table is reported as "unmapped" and counted with the prices not found, never silently zero.
+"""
+
+from __future__ import annotations
+
+from tricloud.cost import pricers as p
+
+PRICERS: dict[str, p.Pricer] = {
+    # AWS
+    "aws:lambda/function:Function": p.aws_lambda,
+    "aws:apigatewayv2/api:Api": p.aws_http_api,
+    "aws:s3/bucket:Bucket": p.aws_s3_bucket,
+    "aws:s3/bucketV2:BucketV2": p.aws_s3_bucket,
+    "aws:kms/key:Key": p.aws_kms_key,
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": p.aws_sagemaker_endpoint_config,
+    "aws:emrserverless/application:Application": p.aws_emr_serverless,
+    "aws:glue/crawler:Crawler": p.aws_glue_crawler,
+    "aws:athena/workgroup:Workgroup": p.aws_athena_workgroup,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": p.aws_metric_alarm,
+    "aws:cloudwatch/dashboard:Dashboard": p.aws_dashboard,
+    "aws:cloudwatch/logGroup:LogGroup": p.aws_log_group,
+    "aws:sns/topic:Topic": p.aws_sns_topic,
+    "tricloud:aws:TrainingJob": p.aws_training,
+    # Azure
+    "azure-native:storage:StorageAccount": p.azure_storage_account,
+    "azure-native:databricks:Workspace": p.azure_databricks,
+    "azure-native:machinelearningservices:Compute": p.azure_ml_compute,
+    "azure-native:machinelearningservices:OnlineDeployment": p.azure_online_deployment,
+    "azure-native:web:WebApp": p.azure_function_app,
+    "azure-native:web:AppServicePlan": p.azure_app_service_plan,
+    "azure-native:apimanagement:ApiManagementService": p.azure_apim,
+    "azure-native:keyvault:Vault": p.azure_key_vault,
+    "azure-native:applicationinsights:Component": p.azure_log_sink,
+    "azure-native:operationalinsights:Workspace": p.azure_log_sink,
+    "azure-native:insights:MetricAlert": p.azure_metric_alert,
+    "azure-native:monitor:MetricAlert": p.azure_metric_alert,
+    "azure-native:insights:ActionGroup": p.azure_action_group,
+    "azure-native:monitor:ActionGroup": p.azure_action_group,
+    # GCP
+    "gcp:storage/bucket:Bucket": p.gcp_bucket,
+    "gcp:bigquery/dataset:Dataset": p.gcp_bigquery_dataset,
+    "gcp:cloudfunctionsv2/function:Function": p.gcp_function,
+    "gcp:cloudrunv2/service:Service": p.gcp_function,
+    "gcp:apigateway/gateway:Gateway": p.gcp_api_gateway,
+    "gcp:vertex/aiEndpoint:AiEndpoint": p.gcp_vertex_endpoint,
+    "gcp:kms/cryptoKey:CryptoKey": p.gcp_kms_key,
+    "gcp:monitoring/alertPolicy:AlertPolicy": p.gcp_alert_policy,
+    "tricloud:gcp:SparkCluster": p.gcp_spark,
+    "tricloud:gcp:TrainingJob": p.gcp_training,
+    "tricloud:gcp:Observability": p.gcp_observability,
+}
+
+_BILLED_ON_ACCOUNT = "configuration of a storage account/bucket; storage is priced on the account/bucket"
+FREE: dict[str, str] = {
+    # AWS
+    "aws:s3/bucketPolicy:BucketPolicy": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketVersioning:BucketVersioning": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketLogging:BucketLogging": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketLoggingV2:BucketLoggingV2": _BILLED_ON_ACCOUNT,
+    "aws:s3/bucketObject:BucketObject": "object upload; its bytes are part of the bucket's storage",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "object upload; its bytes are part of the bucket's storage",
+    "aws:kms/alias:Alias": "KMS aliases have no charge",
+    "aws:glue/catalogDatabase:CatalogDatabase": "Glue Data Catalog: first 1M objects and 1M requests a month are free",
+    "aws:glue/catalogTable:CatalogTable": "Glue Data Catalog: first 1M objects and 1M requests a month are free",
+    "aws:lambda/permission:Permission": "resource policy statement; no charge",
+    "aws:lambda/alias:Alias": "alias; invocations are priced on the function",
+    "aws:apigatewayv2/stage:Stage": "stage configuration; requests are priced on the API",
+    "aws:apigatewayv2/route:Route": "route configuration; requests are priced on the API",
+    "aws:apigatewayv2/integration:Integration": "integration configuration; requests are priced on the API",
+    "aws:apigatewayv2/authorizer:Authorizer": "authorizer configuration; its Lambda, if any, is priced itself",
+    "aws:apigatewayv2/deployment:Deployment": "deployment snapshot; no charge",
+    "aws:sagemaker/model:Model": "model registration; hosting is priced on the endpoint configuration",
+    "aws:sagemaker/endpoint:Endpoint": "billed through its endpoint configuration's variants (priced there)",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "model registry group; no charge",
+    "aws:sagemaker/pipeline:Pipeline": "pipeline definition; its steps' jobs are priced (training hours)",
+    "aws:sns/topicSubscription:TopicSubscription": "subscription; deliveries are priced on the topic",
+    "aws:sns/topicPolicy:TopicPolicy": "policy; no charge",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "composite alarm; not in the catalog (member alarms are priced)",
+    "aws:cloudwatch/eventRule:EventRule": "EventBridge default-bus rules matching AWS events are free",
+    "aws:cloudwatch/eventTarget:EventTarget": "rule target; no charge",
+    "aws:appautoscaling/target:Target": "Application Auto Scaling has no charge",
+    "aws:appautoscaling/policy:Policy": "Application Auto Scaling has no charge (its alarms are priced)",
+    "aws:ecr/repository:Repository": "repository; image storage is not modelled",
+    # Azure
+    "azure-native:resources:ResourceGroup": "resource groups have no charge",
+    "azure-native:storage:BlobContainer": _BILLED_ON_ACCOUNT,
+    "azure-native:storage:BlobServiceProperties": _BILLED_ON_ACCOUNT,
+    "azure-native:storage:ManagementPolicy": _BILLED_ON_ACCOUNT,
+    "azure-native:keyvault:Key": "software-protected keys carry no monthly fee; operations priced on the vault",
+    "azure-native:keyvault:Secret": "secrets carry no monthly fee; operations priced on the vault",
+    "azure-native:machinelearningservices:Workspace": "the workspace is free; its compute, storage and insights are priced",
+    "azure-native:machinelearningservices:OnlineEndpoint": "billed through its deployments' instances (priced there)",
+    "azure-native:machinelearningservices:Environment": "environment definition; no charge",
+    "azure-native:machinelearningservices:EnvironmentVersion": "environment definition; no charge",
+    "azure-native:apimanagement:Api": "API definition; calls are priced on the service",
+    "azure-native:apimanagement:ApiOperation": "operation definition; calls are priced on the service",
+    "azure-native:apimanagement:ApiPolicy": "policy; no charge",
+    "azure-native:apimanagement:Backend": "backend definition; no charge",
+    "azure-native:apimanagement:NamedValue": "named value; no charge",
+    "azure-native:web:WebAppApplicationSettings": "settings; no charge",
+    "azure-native:databricks:AccessConnector": "access connector; no charge",
+    "tricloud:azure:TrainingJob": "priced through its Azure ML compute cluster",
+}
+
+FREE_PREFIXES: dict[str, str] = {
+    "aws:iam/": "IAM roles, policies and OIDC providers are free",
+    "azure-native:authorization:": "role assignments and definitions are free",
+    "azure-native:managedidentity:": "managed identities and federated credentials are free",
+    "gcp:serviceaccount/": "service accounts and their IAM bindings are free",
+    "gcp:projects/iam": "IAM bindings are free",
+    "gcp:storage/bucketIAM": "IAM bindings are free",
+    "gcp:iam/workloadIdentityPool": "Workload Identity Federation is free",
+    "gcp:projects/service:Service": "enabling an API is free",
+    "gcp:kms/keyRing": "key rings are free; key versions are priced on the crypto key",
+    "gcp:kms/cryptoKeyIAM": "IAM bindings are free",
+    "gcp:apigateway/api:": "API definition; calls are priced on the gateway",
+    "gcp:apigateway/apiConfig:": "API config; calls are priced on the gateway",
+    "gcp:cloudfunctionsv2/functionIam": "IAM bindings are free",
+    "gcp:cloudrunv2/serviceIam": "IAM bindings are free",
+    "gcp:monitoring/notificationChannel": "notification channels are free",
+    "gcp:monitoring/dashboard": "Cloud Monitoring dashboards are free",
+    "gcp:storage/bucketObject": "object upload; its bytes are part of the bucket's storage",
+    "gcp:dataproc/batch": "a batch's DCUs are the profile's Spark hours, priced on the SparkCluster component",
+    "gcp:bigquery/datasetIam": "IAM bindings are free",
+    "pulumi:providers:": "provider configuration, not a cloud resource",
+}
+
+
+def free_reason(type_token: str) -> str | None:
+    if type_token in FREE:
+        return FREE[type_token]
+    for prefix, reason in FREE_PREFIXES.items():
+        if type_token.startswith(prefix):
+            return reason
+    return None
+
+
+def is_component(type_token: str) -> bool:
+    return type_token.startswith("tricloud:")

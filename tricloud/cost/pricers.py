@@ -1,0 +1,434 @@
+"""Pricers: one function per priced resource kind, turning a resource into cost components.
+
+Each pricer reads sizing from the resource's inputs where the graph carries it and takes traffic
+and data volumes from the usage profile. Which type token uses which pricer is the table in
+tricloud/cost/mapping.py.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from tricloud.cost.context import PricingContext, Resource
+from tricloud.cost.model import CostComponent
+
+Pricer = Callable[[Resource, PricingContext], list[CostComponent]]
+
+HOURS_PER_MONTH = 730.0
+TB_TO_TIB = 1e12 / 2**40
+
+LOG_SINK_TYPES = (
+    "aws:cloudwatch/logGroup:LogGroup",
+    "azure-native:applicationinsights:Component",
+    "azure-native:operationalinsights:Workspace",
+)
+AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+
+
+def _share(total: float, parts: int) -> float:
+    return total / parts if parts else 0.0
+
+
+def _memory_gib(value: object, default_mb: float) -> float:
+    """Cloud Functions/Run memory strings ('256M', '512Mi', '1G', '1Gi') -> GiB."""
+    if isinstance(value, int | float):
+        return float(value) / 1024
+    match = re.fullmatch(r"\s*([\d.]+)\s*(Mi|M|Gi|G)?\s*", str(value or ""))
+    if not match:
+        return default_mb / 1024
+    amount, suffix = float(match.group(1)), match.group(2) or "M"
+    return amount if suffix.startswith("G") else amount / 1024
+
+
+def _capacity(value: object) -> float | None:
+    """EMR Serverless capacity strings ('4 vCPU', '16 GB') -> number."""
+    match = re.match(r"\s*([\d.]+)", str(value or ""))
+    return float(match.group(1)) if match else None
+
+
+def _lake_gb(res: Resource, ctx: PricingContext, bucket_types: tuple[str, ...]) -> tuple[float, str]:
+    """GB stored in one bucket/account: lake zones by name, else the profile's non-lake size."""
+    zones = ctx.profile.lake.gb
+    if res.concept != "DataLake":
+        return ctx.profile.lake.other_storage_gb, "non-lake storage (lake.other_storage_gb)"
+    for zone, gb in zones.items():
+        if zone in res.name.lower():
+            same_zone = sum(1 for r in ctx.resources if r.type in bucket_types and zone in r.name.lower())
+            return _share(gb, same_zone), f"lake zone '{zone}'"
+    if len(bucket_types) and ctx.count(bucket_types, concept="DataLake") == 1:
+        return sum(zones.values()), "all lake zones in one store"
+    return 0.0, "no lake zone in the resource name; set an override"
+
+
+def _log_sinks(ctx: PricingContext) -> int:
+    return ctx.count(LOG_SINK_TYPES) or 1
+
+
+def log_ingestion(res: Resource, ctx: PricingContext, service: str, sku: str) -> list[CostComponent]:
+    gb = _share(ctx.profile.observability.log_gb_per_month, _log_sinks(ctx))
+    return [
+        ctx.meter(
+            res,
+            "log ingestion",
+            service=service,
+            sku=sku,
+            quantity=gb,
+            unit="GB",
+            usage_based=True,
+            note="profile log GB split evenly across log sinks",
+        )
+    ]
+
+
+# ------------------------------------------------------------------------------------------ AWS
+def aws_lambda(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    api = ctx.profile.api
+    memory_gb = float(res.get("memorySize", default=128)) / 1024
+    arch = (res.get("architectures", 0, default="x86_64") or "x86_64").replace("-", "_")
+    gb_seconds = api.requests_per_month * (api.mean_duration_ms / 1000) * memory_gb
+    return [
+        ctx.meter(res, "requests", service="AWSLambda", sku="requests", quantity=api.requests_per_month,
+                  unit="request", usage_based=True),
+        ctx.meter(res, f"duration ({arch})", service="AWSLambda", sku=f"duration-{arch}", quantity=gb_seconds,
+                  unit="GB-second", usage_based=True,
+                  note=f"{api.requests_per_month:g} req x {api.mean_duration_ms:g} ms x {memory_gb * 1024:g} MB"),
+    ]  # fmt: skip
+
+
+def aws_http_api(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    protocol = str(res.get("protocolType", default="HTTP")).upper()
+    api = ctx.profile.api
+    if protocol != "HTTP":
+        return [ctx.meter(res, "messages", service="AmazonApiGateway", sku=f"{protocol.lower()}-messages",
+                          quantity=api.requests_per_month, unit="message", usage_based=True)]  # fmt: skip
+    # HTTP APIs meter each request in 512 KB increments.
+    metered = api.requests_per_month * max(1, math.ceil(api.payload_kb / 512))
+    return [
+        ctx.meter(res, "HTTP API requests", service="AmazonApiGateway", sku="http-requests", quantity=metered,
+                  unit="request", usage_based=True)
+    ]  # fmt: skip
+
+
+def aws_s3_bucket(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    gb, why = _lake_gb(res, ctx, AWS_BUCKETS)
+    return [ctx.meter(res, "storage (Standard)", service="AmazonS3", sku="storage-standard", quantity=gb,
+                      unit="GB-month", usage_based=True, note=why)]  # fmt: skip
+
+
+def aws_kms_key(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    keys = ctx.count(["aws:kms/key:Key"])
+    note = "rotation adds $1/month per rotated backing key after each yearly rotation" if res.get(
+        "enableKeyRotation", default=False) else ""  # fmt: skip
+    return [
+        ctx.meter(res, "key", service="awskms", sku="key-month", quantity=1, unit="key-month", usage_based=False,
+                  note=note),
+        ctx.meter(res, "requests", service="awskms", sku="requests",
+                  quantity=_share(ctx.profile.security.kms_requests_per_month, keys), unit="request",
+                  usage_based=True, note="profile KMS requests split across keys"),
+    ]  # fmt: skip
+
+
+def aws_sagemaker_endpoint_config(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    ep = ctx.profile.endpoint
+    components: list[CostComponent] = []
+    variants = res.get("productionVariants", default=[]) or [{}]
+    for i, variant in enumerate(variants):
+        label = variant.get("variantName") or f"variant {i}"
+        serverless = variant.get("serverlessConfig")
+        mode = ep.mode if ep.mode != "auto" else ("serverless" if serverless else "instance")
+        if mode == "serverless":
+            memory_mb = int((serverless or {}).get("memorySizeInMb", 2048))
+            seconds = ctx.profile.api.requests_per_month * ctx.profile.api.predictions_per_request * (
+                ep.mean_inference_ms / 1000)  # fmt: skip
+            components.append(ctx.meter(
+                res, f"{label} serverless inference ({memory_mb} MB)", service="AmazonSageMaker",
+                sku=f"serverless-inference-{memory_mb}mb", quantity=seconds, unit="second", usage_based=True,
+                note=f"max concurrency {(serverless or {}).get('maxConcurrency', 'n/a')}; scales to zero"))  # fmt: skip
+        else:
+            instance = variant.get("instanceType") or ep.instance.aws
+            count = float(variant.get("initialInstanceCount") or ep.instance_count)
+            components.append(ctx.meter(
+                res, f"{label} instance ({instance})", service="AmazonSageMaker", sku=f"hosting-{instance}",
+                quantity=count * ep.instance_hours_per_month, unit="hour", usage_based=False,
+                note=f"{count:g} instance(s) x {ep.instance_hours_per_month:g} h"))  # fmt: skip
+    return components
+
+
+def aws_emr_serverless(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    spark = ctx.profile.spark
+    vcpu, memory = spark.vcpu, spark.memory_gb
+    max_cpu = _capacity(res.get("maximumCapacity", "cpu"))
+    max_mem = _capacity(res.get("maximumCapacity", "memory"))
+    note = "pre-initialized capacity, if configured, is billed while held (not modelled)"
+    if max_cpu is not None and vcpu > max_cpu:
+        vcpu, note = max_cpu, f"capped at maximumCapacity {max_cpu:g} vCPU"
+    if max_mem is not None and memory > max_mem:
+        memory = max_mem
+    hours = spark.job_hours_per_month
+    return [
+        ctx.meter(res, "vCPU-hours", service="ElasticMapReduce", sku="serverless-vcpu-hours", quantity=vcpu * hours,
+                  unit="vCPU-hour", usage_based=True, note=note),
+        ctx.meter(res, "memory GB-hours", service="ElasticMapReduce", sku="serverless-memory-gb-hours",
+                  quantity=memory * hours, unit="GB-hour", usage_based=True),
+    ]  # fmt: skip
+
+
+def aws_glue_crawler(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    crawlers = ctx.count(["aws:glue/crawler:Crawler"])
+    dpu_hours = _share(ctx.profile.analytics.crawler_dpu_hours_per_month, crawlers)
+    return [ctx.meter(res, "crawler DPU-hours", service="AWSGlue", sku="crawler-dpu-hours", quantity=dpu_hours,
+                      unit="DPU-hour", usage_based=True)]  # fmt: skip
+
+
+def aws_athena_workgroup(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    groups = ctx.count(["aws:athena/workgroup:Workgroup"])
+    tb = _share(ctx.profile.analytics.tb_scanned_per_month, groups)
+    return [ctx.meter(res, "data scanned", service="AmazonAthena", sku="data-scanned", quantity=tb, unit="TB",
+                      usage_based=True)]  # fmt: skip
+
+
+def aws_metric_alarm(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    metrics = res.get("metricQueries", default=[]) or []
+    count = max(1, sum(1 for q in metrics if q.get("metric")))  # metric-math alarms bill per metric
+    high_res = float(res.get("period", default=60)) < 60
+    sku = "alarm-high-resolution-month" if high_res else "alarm-standard-month"
+    return [ctx.meter(res, "alarm metrics", service="AmazonCloudWatch", sku=sku, quantity=count,
+                      unit="alarm-month", usage_based=False)]  # fmt: skip
+
+
+def aws_dashboard(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    return [ctx.meter(res, "dashboard", service="AmazonCloudWatch", sku="dashboard-month", quantity=1,
+                      unit="dashboard-month", usage_based=False)]  # fmt: skip
+
+
+def aws_log_group(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    components = log_ingestion(res, ctx, "AmazonCloudWatch", "logs-ingestion")
+    retention = res.get("retentionInDays")
+    months = 12.0 if not retention else float(retention) / 30
+    stored = components[0].monthly_quantity * months
+    components.append(ctx.meter(
+        res, "log storage", service="AmazonCloudWatch", sku="logs-storage", quantity=stored, unit="GB-month",
+        usage_based=True,
+        note=f"steady state: ingest x {months:g} months retention" + ("" if retention else " (no retention set: 12 assumed)")))  # fmt: skip
+    return components
+
+
+def aws_sns_topic(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    topics = ctx.count(["aws:sns/topic:Topic"])
+    return [ctx.meter(res, "notifications", service="AmazonSNS", sku="notifications",
+                      quantity=_share(ctx.profile.observability.alert_notifications_per_month, topics),
+                      unit="notification", usage_based=True)]  # fmt: skip
+
+
+def aws_training(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    tr = ctx.profile.training
+    return [ctx.meter(res, f"training ({tr.instance.aws})", service="AmazonSageMaker",
+                      sku=f"training-{tr.instance.aws}", quantity=tr.hours_per_month, unit="hour",
+                      usage_based=True, note="SageMaker training jobs launched by the pipeline")]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------- Azure
+def _vm_hours(res: Resource, ctx: PricingContext, name: str, vm_size: str, hours: float, usage_based: bool,
+              note: str = "") -> CostComponent:  # fmt: skip
+    return ctx.meter(res, name, service="Virtual Machines", sku=f"{vm_size}-linux", quantity=hours, unit="hour",
+                     usage_based=usage_based, note=note)  # fmt: skip
+
+
+def azure_storage_account(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    gb, why = _lake_gb(res, ctx, ("azure-native:storage:StorageAccount",))
+    redundancy = str(res.get("sku", "name", default="Standard_LRS")).split("_")[-1]
+    return [ctx.meter(res, f"hot storage ({redundancy})", service="Storage", sku=f"hot-{redundancy.lower()}",
+                      quantity=gb, unit="GB-month", usage_based=True, note=why)]  # fmt: skip
+
+
+def azure_databricks(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    spark = ctx.profile.spark
+    tier = str(res.get("sku", "name", default="premium")).lower()
+    node_hours = spark.job_hours_per_month * spark.databricks_nodes
+    return [
+        ctx.meter(res, f"jobs compute DBUs ({tier})", service="Azure Databricks", sku=f"jobs-compute-{tier}",
+                  quantity=node_hours * spark.databricks_dbu_per_node_hour, unit="DBU-hour", usage_based=True,
+                  note=f"{node_hours:g} node-hours x {spark.databricks_dbu_per_node_hour:g} DBU (profile assumption)"),
+        _vm_hours(res, ctx, f"cluster VMs ({spark.databricks_vm_size})", spark.databricks_vm_size, node_hours, True,
+                  "job clusters terminate after each run"),
+    ]  # fmt: skip
+
+
+def azure_ml_compute(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    props = res.get("properties", default={}) or {}
+    inner = props.get("properties") or {}
+    vm_size = inner.get("vmSize") or ctx.profile.training.instance.azure
+    min_nodes = float((inner.get("scaleSettings") or {}).get("minNodeCount") or 0)
+    parts = [_vm_hours(res, ctx, f"training nodes ({vm_size})", vm_size, ctx.profile.training.hours_per_month,
+                       True, "compute cluster scales to zero between jobs")]  # fmt: skip
+    if min_nodes:
+        parts.append(_vm_hours(res, ctx, f"always-on nodes ({vm_size})", vm_size, min_nodes * HOURS_PER_MONTH,
+                               False, f"minNodeCount={min_nodes:g}"))  # fmt: skip
+    return parts
+
+
+def azure_online_deployment(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    ep = ctx.profile.endpoint
+    props = res.get("onlineDeploymentProperties", default={}) or {}
+    vm_size = props.get("instanceType") or ep.instance.azure
+    count = float(res.get("sku", "capacity", default=0) or props.get("scaleSettings", {}).get("minInstances", 0)
+                  or ep.instance_count)  # fmt: skip
+    return [_vm_hours(res, ctx, f"endpoint instances ({vm_size})", vm_size, count * ep.instance_hours_per_month,
+                      False, f"{count:g} instance(s) x {ep.instance_hours_per_month:g} h (managed online endpoint)")]  # fmt: skip
+
+
+def azure_function_app(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    kind = str(res.get("kind", default=""))
+    if "functionapp" not in kind:
+        return [ctx.meter(res, "web app", service="App Service", sku=f"webapp-{kind or 'app'}", quantity=0,
+                          unit="hour", usage_based=False, note="billed through its App Service plan")]  # fmt: skip
+    api = ctx.profile.api
+    # Consumption bills observed memory rounded up to 128 MB.
+    memory_gb = math.ceil(api.function_memory_mb / 128) * 128 / 1024
+    gb_s = api.requests_per_month * (api.mean_duration_ms / 1000) * memory_gb
+    return [
+        ctx.meter(res, "executions", service="Functions", sku="executions", quantity=api.requests_per_month,
+                  unit="execution", usage_based=True),
+        ctx.meter(res, "execution time", service="Functions", sku="execution-time", quantity=gb_s, unit="GB-second",
+                  usage_based=True, note=f"memory {memory_gb * 1024:g} MB from profile api.function_memory_mb"),
+    ]  # fmt: skip
+
+
+def azure_app_service_plan(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    sku = str(res.get("sku", "name", default="Y1"))
+    if sku.upper().startswith("Y") or str(res.get("sku", "tier", default="")).lower() == "dynamic":
+        return []  # consumption plan: no fixed fee, executions are billed on the Function App
+    return [ctx.meter(res, f"plan ({sku})", service="App Service", sku=f"plan-{sku}", quantity=HOURS_PER_MONTH,
+                      unit="hour", usage_based=False)]  # fmt: skip
+
+
+def azure_apim(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    sku = str(res.get("sku", "name", default="Consumption"))
+    if sku.lower() != "consumption":
+        units = float(res.get("sku", "capacity", default=1) or 1)
+        return [ctx.meter(res, f"{sku} units", service="API Management", sku=f"{sku.lower()}-unit",
+                          quantity=units * HOURS_PER_MONTH, unit="unit-hour", usage_based=False)]  # fmt: skip
+    return [ctx.meter(res, "consumption calls", service="API Management", sku="consumption-calls",
+                      quantity=ctx.profile.api.requests_per_month, unit="call", usage_based=True)]  # fmt: skip
+
+
+def azure_key_vault(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    vaults = ctx.count(["azure-native:keyvault:Vault"])
+    ops = _share(ctx.profile.security.key_vault_operations_per_month, vaults)
+    return [ctx.meter(res, "operations", service="Key Vault", sku="standard-operations", quantity=ops,
+                      unit="operation", usage_based=True)]  # fmt: skip
+
+
+def azure_log_sink(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    return log_ingestion(res, ctx, "Log Analytics", "analytics-logs-ingestion")
+
+
+def azure_metric_alert(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    return [ctx.meter(res, "alert rule", service="Azure Monitor", sku="metric-alert-signal-month", quantity=1,
+                      unit="signal-month", usage_based=False)]  # fmt: skip
+
+
+def azure_action_group(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    groups = ctx.count(["azure-native:insights:ActionGroup", "azure-native:monitor:ActionGroup"])
+    return [ctx.meter(res, "email notifications", service="Azure Monitor", sku="email-notifications",
+                      quantity=_share(ctx.profile.observability.alert_notifications_per_month, groups),
+                      unit="email", usage_based=True)]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ GCP
+def gcp_bucket(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    gb, why = _lake_gb(res, ctx, ("gcp:storage/bucket:Bucket",))
+    storage_class = str(res.get("storageClass", default="STANDARD")).lower()
+    return [ctx.meter(res, f"storage ({storage_class})", service="Cloud Storage", sku=f"{storage_class}-storage",
+                      quantity=gb, unit="GB-month", usage_based=True, note=why)]  # fmt: skip
+
+
+def gcp_bigquery_dataset(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    datasets = ctx.count(["gcp:bigquery/dataset:Dataset"])
+    # A regional dataset is priced in the region set's region; US/EU multi-regions keep their own key.
+    location = str(res.get("location", default=ctx.region))
+    location = location if "-" not in location else ctx.region
+    tib = _share(ctx.profile.analytics.tb_scanned_per_month, datasets) * TB_TO_TIB
+    return [
+        ctx.meter(res, "active logical storage", service="BigQuery", sku="active-logical-storage",
+                  quantity=_share(ctx.profile.lake.warehouse_gb, datasets), unit="GB-month", usage_based=True,
+                  region=location),
+        ctx.meter(res, "on-demand queries", service="BigQuery", sku="on-demand-query", quantity=tib, unit="TiB",
+                  usage_based=True, region=location, note="profile TB scanned converted to TiB"),
+    ]  # fmt: skip
+
+
+def gcp_function(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    api = ctx.profile.api
+    config = res.get("serviceConfig", default={}) or res.get("template", "containers", 0, "resources", "limits",
+                                                              default={})  # fmt: skip
+    memory_gib = _memory_gib(config.get("availableMemory") or config.get("memory"), api.function_memory_mb)
+    vcpu = float(config.get("availableCpu") or config.get("cpu") or api.function_vcpu)
+    seconds = api.requests_per_month * api.mean_duration_ms / 1000
+    return [
+        ctx.meter(res, "requests", service="Cloud Run", sku="requests", quantity=api.requests_per_month,
+                  unit="request", usage_based=True),
+        ctx.meter(res, "CPU", service="Cloud Run", sku="cpu-request-based", quantity=seconds * vcpu,
+                  unit="vCPU-second", usage_based=True, note=f"{vcpu:g} vCPU, CPU allocated during requests only"),
+        ctx.meter(res, "memory", service="Cloud Run", sku="memory-request-based", quantity=seconds * memory_gib,
+                  unit="GiB-second", usage_based=True, note=f"{memory_gib:g} GiB"),
+    ]  # fmt: skip
+
+
+def gcp_api_gateway(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    gateways = ctx.count(["gcp:apigateway/gateway:Gateway"])
+    return [ctx.meter(res, "calls", service="API Gateway", sku="calls",
+                      quantity=_share(ctx.profile.api.requests_per_month, gateways), unit="call",
+                      usage_based=True)]  # fmt: skip
+
+
+def gcp_vertex_endpoint(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    ep = ctx.profile.endpoint
+    machine = ep.instance.gcp
+    return [ctx.meter(res, f"prediction nodes ({machine})", service="Vertex AI", sku=f"prediction-{machine}",
+                      quantity=ep.instance_count * ep.instance_hours_per_month, unit="node-hour",
+                      usage_based=False,
+                      note="model deployed by the CD step; machine type and replicas from the profile")]  # fmt: skip
+
+
+def gcp_kms_key(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    keys = ctx.count(["gcp:kms/cryptoKey:CryptoKey"])
+    level = str(res.get("versionTemplate", "protectionLevel", default="SOFTWARE")).lower()
+    return [
+        ctx.meter(res, "active key version", service="Cloud KMS", sku=f"{level}-key-version-month", quantity=1,
+                  unit="key-version-month", usage_based=False,
+                  note="rotation keeps older versions active (each billed)"),
+        ctx.meter(res, "cryptographic operations", service="Cloud KMS", sku=f"{level}-operations",
+                  quantity=_share(ctx.profile.security.kms_requests_per_month, keys), unit="operation",
+                  usage_based=True),
+    ]  # fmt: skip
+
+
+def gcp_alert_policy(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    conditions = len(res.get("conditions", default=[]) or []) or 1
+    return [ctx.meter(res, "alert conditions", service="Cloud Monitoring", sku="alert-condition-month",
+                      quantity=conditions, unit="condition-month", usage_based=False)]  # fmt: skip
+
+
+def gcp_spark(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    spark = ctx.profile.spark
+    # DCU rule from the Dataproc Serverless pricing page: 0.6 per vCPU, 0.1 per GB up to 8 GB/vCPU,
+    # 0.2 per GB above; every workload uses at least 12 DCUs.
+    low_gb = min(spark.memory_gb, 8 * spark.vcpu)
+    dcu = max(12.0, 0.6 * spark.vcpu + 0.1 * low_gb + 0.2 * (spark.memory_gb - low_gb))
+    return [ctx.meter(res, "Spark batch DCU-hours", service="Dataproc Serverless", sku="dcu-hours-standard",
+                      quantity=dcu * spark.job_hours_per_month, unit="DCU-hour", usage_based=True,
+                      note=f"{dcu:g} DCU x {spark.job_hours_per_month:g} h")]  # fmt: skip
+
+
+def gcp_training(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    tr = ctx.profile.training
+    return [ctx.meter(res, f"custom training ({tr.instance.gcp})", service="Vertex AI",
+                      sku=f"training-{tr.instance.gcp}", quantity=tr.hours_per_month, unit="node-hour",
+                      usage_based=True)]  # fmt: skip
+
+
+def gcp_observability(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    return log_ingestion(res, ctx, "Cloud Logging", "log-storage")

@@ -1,0 +1,1 @@
+"""Data files of tricloud.cost (a package so that wheels ship them)."""
