@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.resources as resources
 
 from components.naming import physical_name
@@ -99,4 +100,32 @@ def assign_role(
         condition=condition,
         condition_version="2.0" if condition else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+    )
+
+
+def key_vault(
+    resource_name: str,
+    role: str,
+    resource_group_name: pulumi.Input[str],
+    tenant_id: pulumi.Input[str],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> keyvault.Vault:
+    """A Key Vault with RBAC, purge protection and a deny-by-default firewall (trusted Azure services pass)."""
+    return keyvault.Vault(
+        resource_name,
+        vault_name=azure_name("key_vault", role, "kv"),
+        resource_group_name=resource_group_name,
+        properties={
+            "tenant_id": tenant_id,
+            "sku": {"family": "A", "name": "standard"},
+            "enable_rbac_authorization": True,  # RBAC, not vault access policies: one permission model
+            "enable_soft_delete": True,
+            "soft_delete_retention_in_days": 90,  # the longest window to recover a deleted key or secret
+            "enable_purge_protection": True,  # nobody can destroy keys that encrypt data, even by mistake
+            "public_network_access": "Enabled",
+            "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+        },
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
     )

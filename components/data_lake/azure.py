@@ -17,7 +17,14 @@ import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.resources as resources
 import pulumi_azure_native.storage as storage
 
-from components.azure_common import AzurePrincipal, assign_role, azure_name, resource_group, tags_for
+from components.azure_common import (
+    AzurePrincipal,
+    assign_role,
+    azure_name,
+    key_vault,
+    resource_group,
+    tags_for,
+)
 from components.data_lake.spec import OUTPUTS, DataLakeArgs, Zone
 from components.data_lake.spec import DataLake as Spec
 from components.naming import physical_name
@@ -76,26 +83,7 @@ class DataLake(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            vault = keyvault.Vault(
-                f"{name}-vault",
-                vault_name=azure_name("key_vault", "lake", "kv"),
-                resource_group_name=rg.name,
-                properties={
-                    "tenant_id": identity.tenant_id,
-                    "sku": {"family": "A", "name": "standard"},
-                    "enable_rbac_authorization": True,  # RBAC, not vault access policies: one permission model
-                    "enable_soft_delete": True,
-                    "soft_delete_retention_in_days": 90,  # the longest window to recover a deleted key
-                    "enable_purge_protection": True,  # a purged key would make the lake unreadable forever
-                    "public_network_access": "Enabled",
-                    "network_acls": {
-                        "default_action": "Deny",
-                        "bypass": "AzureServices",
-                    },  # storage is trusted
-                },
-                tags=tags,
-                opts=child,
-            )
+            vault = key_vault(f"{name}-vault", "lake", rg.name, identity.tenant_id, tags, self)
             key = keyvault.Key(
                 f"{name}-key",
                 key_name="lake",

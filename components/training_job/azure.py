@@ -1,0 +1,217 @@
+"""TrainingJob on Azure: an Azure ML workspace and a compute cluster that scales from 0, run as a managed identity.
+
+The workspace brings its own Key Vault, Application Insights, storage account (ADLS Gen2 is not supported as a
+workspace's default storage, so the lake is not reused) and container registry. The compute cluster runs as a
+user-assigned identity that may read the curated zone and write models under artifacts/models/, nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.applicationinsights as applicationinsights
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.containerregistry as containerregistry
+import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.machinelearningservices as ml
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_azure_native.operationalinsights as operationalinsights
+import pulumi_azure_native.resources as resources
+import pulumi_azure_native.storage as storage
+
+from components.azure_common import (
+    AzurePrincipal,
+    assign_role,
+    azure_name,
+    key_vault,
+    resource_group,
+    tags_for,
+)
+from components.data_lake.azure import DataLake
+from components.data_lake.spec import Zone
+from components.training_job.spec import OUTPUTS, TrainingJobArgs
+from components.training_job.spec import TrainingJob as Concept
+
+MODELS_PREFIX = "models/"
+DEFAULT_INSTANCE_TYPE = "Standard_DS3_v2"
+TRAINING_REPOSITORY = "tricloud-train"
+IDLE_SCALE_DOWN = "PT5M"  # nodes stop billing five minutes after the last job; a retried job reuses them
+LOG_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class TrainingJobNative:
+    resource_group: resources.ResourceGroup
+    workspace: ml.Workspace
+    compute: ml.Compute
+    identity: managedidentity.UserAssignedIdentity
+    registry: containerregistry.Registry
+    key_vault: keyvault.Vault
+    storage_account: storage.StorageAccount
+    app_insights: applicationinsights.Component
+    grants: tuple[authorization.RoleAssignment, ...]
+
+
+class TrainingJob(pulumi.ComponentResource):
+    training_role: pulumi.Output[str]
+    training_image_uri: pulumi.Output[str]
+    training_instance_type: pulumi.Output[str]
+    training_input_uri: pulumi.Output[str]
+    training_output_uri: pulumi.Output[str]
+    native: TrainingJobNative
+
+    def __init__(
+        self,
+        name: str,
+        args: TrainingJobArgs,
+        *,
+        lake: DataLake,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"tricloud:azure:{Concept.name}", name, None, opts)
+        args.validate()
+        tags = tags_for(Concept.name, args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        instance_type = args.instance_type or DEFAULT_INSTANCE_TYPE
+
+        rg = resource_group(name, "ml", tags, self)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=azure_name("generic", "training", "id"),
+            resource_group_name=rg.name,
+            tags=tags,
+            opts=child,
+        )
+        principal = AzurePrincipal(f"{name}-identity", identity.principal_id)
+        vault = key_vault(f"{name}-vault", "ml", rg.name, identity.tenant_id, tags, self)
+        store = storage.StorageAccount(
+            f"{name}-storage",
+            account_name=azure_name("storage_account", "ml"),
+            resource_group_name=rg.name,
+            kind="StorageV2",
+            sku={"name": "Standard_LRS"},  # run logs and snapshots: reproducible, so one zone is enough
+            minimum_tls_version="TLS1_2",  # older TLS versions have known weaknesses
+            enable_https_traffic_only=True,
+            allow_blob_public_access=False,
+            allow_shared_key_access=False,  # the workspace uses identity-based datastores (below)
+            encryption={
+                "key_source": "Microsoft.Storage",
+                "require_infrastructure_encryption": True,  # a second AES layer at the infrastructure level
+                "services": {"blob": {"enabled": True, "key_type": "Account"}},
+            },
+            tags=tags,
+            opts=child,
+        )
+        logs = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=azure_name("generic", "ml", "logs"),
+            resource_group_name=rg.name,
+            sku={"name": "PerGB2018"},
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=child,
+        )
+        app_insights = applicationinsights.Component(
+            f"{name}-app-insights",
+            resource_name_=azure_name("generic", "ml", "appi"),
+            resource_group_name=rg.name,
+            kind="web",
+            application_type="web",
+            workspace_resource_id=logs.id,
+            ingestion_mode="LogAnalytics",
+            tags=tags,
+            opts=child,
+        )
+        registry = containerregistry.Registry(
+            f"{name}-registry",
+            registry_name=azure_name("storage_account", "acr"),  # 5-50 alphanumerics, like storage accounts
+            resource_group_name=rg.name,
+            sku={"name": "Standard"},
+            admin_user_enabled=False,  # pulls and pushes use Entra identities, never a shared admin password
+            anonymous_pull_enabled=False,  # images contain the model code
+            tags=tags,
+            opts=child,
+        )
+        workspace = ml.Workspace(
+            f"{name}-workspace",
+            workspace_name=azure_name("generic", "mlw"),
+            resource_group_name=rg.name,
+            kind="Default",
+            sku={"name": "Basic", "tier": "Basic"},
+            identity={
+                "type": "SystemAssigned"
+            },  # the workspace reaches its dependencies with its own identity
+            key_vault=vault.id,
+            application_insights=app_insights.id,
+            storage_account=store.id,
+            container_registry=registry.id,
+            system_datastores_auth_mode="identity",  # no storage account keys stored in the workspace
+            # A workspace-managed VNet: compute nodes get no public IP; outbound internet stays for pip/conda.
+            managed_network={"isolation_mode": "AllowInternetOutbound"},
+            public_network_access="Enabled",  # Entra-authenticated studio/CLI access for learners and CI
+            hbi_workspace=False,
+            v1_legacy_mode=False,
+            tags=tags,
+            opts=child,
+        )
+        compute = ml.Compute(
+            f"{name}-cluster",
+            compute_name="train",
+            workspace_name=workspace.name,
+            resource_group_name=rg.name,
+            identity={"type": "UserAssigned", "user_assigned_identities": [identity.id]},
+            # Typed args: `properties` is a union of compute kinds, so a plain dict would not be translated.
+            properties=ml.AmlComputeArgs(
+                compute_type="AmlCompute",
+                disable_local_auth=True,  # jobs authenticate with the managed identity only
+                properties=ml.AmlComputePropertiesArgs(
+                    vm_size=instance_type,
+                    # Training is restartable: low priority is much cheaper and an eviction only retries.
+                    vm_priority="LowPriority" if args.use_spot else "Dedicated",
+                    scale_settings=ml.ScaleSettingsArgs(
+                        min_node_count=0,  # nothing bills between jobs
+                        max_node_count=args.max_instances,
+                        node_idle_time_before_scale_down=IDLE_SCALE_DOWN,
+                    ),
+                    enable_node_public_ip=False,  # nodes are reachable only through the managed network
+                    remote_login_port_public_access="Disabled",  # no SSH from the internet
+                    os_type="Linux",
+                ),
+            ),
+            tags=tags,
+            opts=child,
+        )
+        grants = (
+            lake.grant_read(principal, zone=Zone.CURATED, parent=self),
+            lake.grant_write(principal, zone=Zone.ARTIFACTS, prefix=MODELS_PREFIX, parent=self),
+            assign_role(f"{name}-identity-acr-pull", principal, "AcrPull", registry.id, self),
+        )
+
+        self.workspace_name: pulumi.Output[str] = workspace.name
+        self.workspace_id: pulumi.Output[str] = workspace.id
+        self.resource_group_name: pulumi.Output[str] = rg.name
+        self.registry_id: pulumi.Output[str] = registry.id
+        self.key_vault_id: pulumi.Output[str] = vault.id
+        self.key_vault_name: pulumi.Output[str] = vault.name
+        self.training_role = identity.id
+        self.training_image_uri = (
+            pulumi.Output.from_input(args.image_uri)
+            if args.image_uri
+            else pulumi.Output.concat(registry.login_server, f"/{TRAINING_REPOSITORY}:latest")
+        )
+        self.training_instance_type = pulumi.Output.from_input(instance_type)
+        self.training_input_uri = lake.curated_uri
+        self.training_output_uri = lake.uri(Zone.ARTIFACTS, MODELS_PREFIX)
+        self.native = TrainingJobNative(
+            resource_group=rg,
+            workspace=workspace,
+            compute=compute,
+            identity=identity,
+            registry=registry,
+            key_vault=vault,
+            storage_account=store,
+            app_insights=app_insights,
+            grants=grants,
+        )
+        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
