@@ -34,6 +34,7 @@ RULES: dict[str, NameRule] = {
     "gcp:service_account": NameRule(30, "a-z0-9-"),
     "gcp:bigquery_dataset": NameRule(1024, "A-Za-z0-9_", separator="_", lowercase=False),
     "gcp:generic": NameRule(63, "a-z0-9-"),
+    "gcp:custom_role": NameRule(64, "A-Za-z0-9_", separator="_", lowercase=False),
 }
 
 
