@@ -1,0 +1,142 @@
+"""CiIdentity on AWS: GitHub's OIDC provider and a deploy role that only this repository's protected jobs can assume.
+
+The role does what the deploy workflow does and no more: run a training job with the SageMaker role, upload to the
+artifacts zone's models/ prefix, create models and endpoint configurations named `<project>-<stack>-*`, update this
+stack's endpoint and pass the two SageMaker roles to SageMaker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pulumi
+import pulumi_aws.iam as iam
+
+from components import aws_policy as pol
+from components.ci_identity.spec import GITHUB_ISSUER, OUTPUTS, CiIdentityArgs
+from components.ci_identity.spec import CiIdentity as Concept
+from components.data_lake.aws import DataLake
+from components.data_lake.spec import Zone
+from components.model_endpoint.aws import ModelEndpoint
+from components.naming import physical_name
+from components.tags import component_tags
+from components.training_job.aws import MODELS_PREFIX, TrainingJob
+
+AUDIENCE = "sts.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class CiIdentityNative:
+    provider: iam.OpenIdConnectProvider
+    role: iam.Role
+    policy: iam.RolePolicy
+
+
+class CiIdentity(pulumi.ComponentResource):
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
+    ci_role: pulumi.Output[str]
+    ci_identity_provider: pulumi.Output[str]
+    native: CiIdentityNative
+
+    def __init__(
+        self,
+        name: str,
+        args: CiIdentityArgs,
+        *,
+        lake: DataLake,
+        endpoint: ModelEndpoint,
+        training: TrainingJob,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("tricloud:aws:CiIdentity", name, None, opts)
+        args.validate()
+        tags = component_tags("aws", Concept.name, args.tags)
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        ctx = pol.context(self)
+        child = pulumi.ResourceOptions(parent=self)
+        host = GITHUB_ISSUER.removeprefix("https://")
+
+        provider = iam.OpenIdConnectProvider(
+            f"{name}-github-oidc",
+            url=GITHUB_ISSUER,
+            client_id_lists=[AUDIENCE],
+            tags=tags,
+            opts=child,
+        )
+        trust = pol.document(
+            [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider.arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        # Both claims pinned: the audience stops tokens minted for other clouds, the subject stops
+                        # every other repository, branch and environment on GitHub.
+                        "StringEquals": {f"{host}:aud": AUDIENCE, f"{host}:sub": args.subjects()},
+                    },
+                }
+            ]
+        )
+        role = iam.Role(
+            f"{name}-deploy-role",
+            name=physical_name("aws:iam_role", project, stack, "github-deploy"),
+            description=f"GitHub Actions deploys of {args.github_repository}",
+            assume_role_policy=trust,
+            max_session_duration=3600,  # a deploy fits in an hour; a leaked token expires with it
+            tags=tags,
+            opts=child,
+        )
+        prefix = physical_name("aws:sagemaker", project, stack)
+
+        def sm_arn(kind: str, suffix: str) -> pulumi.Output[str]:
+            return pulumi.Output.concat(
+                "arn:", ctx.partition, ":sagemaker:", ctx.region, ":", ctx.account_id, ":", kind, "/", suffix
+            )
+
+        statements = [
+            pol.statement(
+                [
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                [sm_arn("training-job", f"{prefix.lower()}-*")],
+                sid="TrainThisStack",
+            ),
+            pol.statement(
+                [
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:AddTags",
+                ],
+                [sm_arn("model", f"{prefix.lower()}-*"), sm_arn("endpoint-config", f"{prefix.lower()}-*")],
+                sid="ModelsAndConfigsOfThisStack",
+            ),
+            pol.statement(
+                ["sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"],
+                [endpoint.endpoint_arn],
+                sid="RollOutThisEndpoint",
+            ),
+            pol.statement(
+                ["iam:PassRole"],
+                [training.training_role, endpoint.role.arn],
+                sid="PassSageMakerRoles",
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            *lake.write_statements(Zone.ARTIFACTS, MODELS_PREFIX),
+            *[
+                s
+                for s in lake.read_statements(Zone.ARTIFACTS, MODELS_PREFIX)
+                if s.get("Sid", "").startswith(("List", "Read"))
+            ],
+        ]
+        policy = pol.inline_policy(f"{name}-deploy-policy", role, statements, parent=self)
+
+        self.ci_role = role.arn
+        self.ci_identity_provider = provider.arn
+        self.native = CiIdentityNative(provider=provider, role=role, policy=policy)
+        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

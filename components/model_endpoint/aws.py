@@ -1,0 +1,213 @@
+"""ModelEndpoint on AWS: SageMaker Model + EndpointConfiguration + Endpoint with a blue/green canary rollout that rolls
+back on the Observability alarms.
+
+The endpoint name is deterministic, so the alarms exist before the endpoint that names them in its rollback
+configuration. Model and endpoint configuration keep Pulumi auto-names: a new model creates a new configuration next
+to the old one, which is what a blue/green update switches between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pulumi
+import pulumi_aws.appautoscaling as appautoscaling
+import pulumi_aws.cloudwatch as cloudwatch
+import pulumi_aws.iam as iam
+import pulumi_aws.sagemaker as sagemaker
+
+from components import aws_policy as pol
+from components.data_lake.aws import DataLake
+from components.data_lake.spec import Zone
+from components.model_endpoint.spec import OUTPUTS, EndpointMode, ModelEndpointArgs
+from components.model_endpoint.spec import ModelEndpoint as Concept
+from components.naming import physical_name
+from components.observability.aws import Observability
+from components.tags import component_tags
+from components.training_job.aws import MODELS_PREFIX, TrainingJob, ecr_pull_statements
+
+VARIANT = "primary"
+DEFAULT_INSTANCE_TYPE = "ml.m5.large"
+CAPTURE_PREFIX = "capture/"
+LATEST_MODEL = f"{MODELS_PREFIX}latest/model.tar.gz"
+TERMINATION_WAIT_SECONDS = (
+    300  # the old fleet stays 5 minutes after full shift: a late alarm can still roll back
+)
+
+
+@dataclass(frozen=True)
+class ModelEndpointNative:
+    role: iam.Role
+    model: sagemaker.Model
+    config: sagemaker.EndpointConfiguration
+    endpoint: sagemaker.Endpoint
+    alarms: list[cloudwatch.MetricAlarm]
+    scaling_target: appautoscaling.Target | None = None
+    scaling_policy: appautoscaling.Policy | None = None
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
+    endpoint_name: pulumi.Output[str]
+    model_data_uri: pulumi.Output[str]
+    capture_uri: pulumi.Output[str]
+    native: ModelEndpointNative
+
+    def __init__(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        *,
+        lake: DataLake,
+        training: TrainingJob,
+        observability: Observability,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("tricloud:aws:ModelEndpoint", name, None, opts)
+        args.validate()
+        tags = component_tags("aws", Concept.name, args.tags)
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        ctx = pol.context(self)
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint_name = physical_name("aws:sagemaker", project, stack, "endpoint")
+        model_data = (
+            pulumi.Output.from_input(args.model_data_uri)
+            if args.model_data_uri
+            else lake.uri(Zone.ARTIFACTS, LATEST_MODEL)
+        )
+        capture_uri = lake.uri(Zone.ARTIFACTS, CAPTURE_PREFIX)
+
+        # Its own role rather than the training role: serving reads models/ and writes capture/, and never reads
+        # the curated training data.
+        role = pol.role(
+            f"{name}-role",
+            physical=physical_name("aws:iam_role", project, stack, "sagemaker-endpoint"),
+            service="sagemaker.amazonaws.com",
+            ctx=ctx,
+            tags=tags,
+            parent=self,
+            description="SageMaker endpoint: read models/, write capture/, pull the image, write logs",
+        )
+        lake.grant_read(role, zone=Zone.ARTIFACTS, prefix=MODELS_PREFIX, parent=self)
+        lake.grant_write(role, zone=Zone.ARTIFACTS, prefix=CAPTURE_PREFIX, parent=self)
+        pol.inline_policy(
+            f"{name}-role-runtime",
+            role,
+            [
+                *ecr_pull_statements(training.repository_arn),
+                pol.logs_statement(ctx, "/aws/sagemaker/Endpoints/" + endpoint_name),
+            ],
+            parent=self,
+        )
+
+        model = sagemaker.Model(
+            f"{name}-model",
+            execution_role_arn=role.arn,
+            primary_container={
+                "image": args.image_uri or training.training_image_uri,
+                "model_data_url": model_data,
+                "mode": "SingleModel",
+            },
+            enable_network_isolation=True,  # the model container cannot call out: no exfiltration path
+            tags=tags,
+            opts=child,
+        )
+        variant: dict = {"variant_name": VARIANT, "model_name": model.name}
+        if args.mode is EndpointMode.SERVERLESS:
+            variant["serverless_config"] = {
+                "memory_size_in_mb": args.serverless_memory_mb,
+                "max_concurrency": args.serverless_max_concurrency,
+            }
+        else:
+            variant.update(
+                instance_type=args.instance_type or DEFAULT_INSTANCE_TYPE,
+                initial_instance_count=args.min_instances,
+                initial_variant_weight=1,
+            )
+        # data_capture_percent = 0 turns capture off (SageMaker has listed capture among serverless exclusions in
+        # some regions; set 0 there).
+        capture = (
+            {
+                "enable_capture": True,
+                "initial_sampling_percentage": args.data_capture_percent,
+                "destination_s3_uri": capture_uri,
+                "kms_key_id": lake.key_arn,  # captured requests are customer data: lake key
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "capture_content_type_header": {"json_content_types": ["application/json"]},
+            }
+            if args.data_capture_percent > 0
+            else None
+        )
+        config = sagemaker.EndpointConfiguration(
+            f"{name}-config",
+            production_variants=[variant],
+            kms_key_arn=lake.key_arn,
+            data_capture_config=capture,
+            tags=tags,
+            opts=child,
+        )
+        # The rollback alarms exist before the endpoint; the endpoint name they watch is deterministic.
+        alarms = observability.watch_endpoint(endpoint_name, VARIANT)
+        endpoint = sagemaker.Endpoint(
+            f"{name}-endpoint",
+            name=endpoint_name,
+            endpoint_config_name=config.name,
+            deployment_config={
+                "blue_green_update_policy": {
+                    "traffic_routing_configuration": {
+                        "type": "CANARY",
+                        "canary_size": {"type": "CAPACITY_PERCENT", "value": args.canary_percent},
+                        "wait_interval_in_seconds": args.canary_wait_minutes * 60,
+                    },
+                    "termination_wait_in_seconds": TERMINATION_WAIT_SECONDS,
+                },
+                "auto_rollback_configuration": {"alarms": [{"alarm_name": a.name} for a in alarms]},
+            },
+            tags=tags,
+            opts=child,
+        )
+        target = policy = None
+        if args.mode is EndpointMode.INSTANCE:
+            target = appautoscaling.Target(
+                f"{name}-scaling-target",
+                service_namespace="sagemaker",
+                resource_id=pulumi.Output.concat("endpoint/", endpoint.name, "/variant/", VARIANT),
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                min_capacity=args.min_instances,
+                max_capacity=args.max_instances,  # bounds spend
+                opts=child,
+            )
+            policy = appautoscaling.Policy(
+                f"{name}-scaling-policy",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": args.target_invocations_per_instance,
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
+                    },
+                    "scale_out_cooldown": 60,  # add capacity quickly
+                    "scale_in_cooldown": 300,  # remove it slowly: avoids flapping
+                },
+                opts=child,
+            )
+
+        self.endpoint_arn: pulumi.Output[str] = endpoint.arn
+        self.encryption_key_arn: pulumi.Output[str] = lake.key_arn
+        self.role = role
+        self.endpoint_name = endpoint.name
+        self.model_data_uri = model_data
+        self.capture_uri = capture_uri
+        self.native = ModelEndpointNative(
+            role=role,
+            model=model,
+            config=config,
+            endpoint=endpoint,
+            alarms=alarms,
+            scaling_target=target,
+            scaling_policy=policy,
+        )
+        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

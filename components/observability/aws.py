@@ -1,0 +1,276 @@
+"""Observability on AWS: an encrypted SNS topic, CloudWatch alarms for what the stack asks to watch, a dashboard.
+
+It is created first; the other components call `watch_endpoint(...)` (whose alarms drive the endpoint's blue/green
+auto-rollback) and `watch_api(...)`. The dashboard's name is fixed at construction (it is an output), and the
+dashboard itself is published by the last watch call, `watch_api`, once every widget is known: a dashboard
+resource must be given its whole body, and no later call can amend it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pulumi
+import pulumi_aws.cloudwatch as cloudwatch
+import pulumi_aws.kms as kms
+import pulumi_aws.sns as sns
+
+from components import aws_policy as pol
+from components.naming import physical_name
+from components.observability.spec import OUTPUTS, ObservabilityArgs
+from components.observability.spec import Observability as Concept
+from components.tags import component_tags
+
+US_PER_MS = 1000  # SageMaker reports ModelLatency in microseconds
+
+
+@dataclass(frozen=True)
+class ObservabilityNative:
+    key: kms.Key
+    topic: sns.Topic
+    subscription: sns.TopicSubscription | None
+    alarms: list[cloudwatch.MetricAlarm] = field(default_factory=list)
+    dashboards: list[cloudwatch.Dashboard] = field(default_factory=list)
+
+
+class Observability(pulumi.ComponentResource):
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
+    alerts_channel: pulumi.Output[str]
+    dashboard: pulumi.Output[str]
+    native: ObservabilityNative
+
+    def __init__(
+        self, name: str, args: ObservabilityArgs, *, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("tricloud:aws:Observability", name, None, opts)
+        args.validate()
+        self._args = args
+        self._tags = component_tags("aws", Concept.name, args.tags)
+        self._project, self._stack = pulumi.get_project(), pulumi.get_stack()
+        ctx = pol.context(self)
+        self._region = ctx.region
+        child = pulumi.ResourceOptions(parent=self)
+        root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
+        key = kms.Key(
+            f"{name}-key",
+            description=f"{self._project}-{self._stack} alert topic",
+            enable_key_rotation=True,  # limits what one key version protects
+            deletion_window_in_days=30,  # a mistaken delete can be cancelled
+            # CloudWatch must encrypt what it publishes; an AWS-managed SNS key cannot grant it that.
+            policy=pol.document(
+                [
+                    {
+                        "Sid": "AccountAdmin",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": root},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "CloudWatchAlarmsOfThisAccount",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+                    },
+                ]
+            ),
+            tags=self._tags,
+            opts=child,
+        )
+        topic = sns.Topic(
+            f"{name}-alerts",
+            name=physical_name("aws:generic", self._project, self._stack, "alerts"),
+            kms_master_key_id=key.arn,  # alert texts name resources and values: encrypt at rest
+            tags=self._tags,
+            opts=child,
+        )
+        subscription = None
+        if args.alert_email:
+            subscription = sns.TopicSubscription(
+                f"{name}-email", topic=topic.arn, protocol="email", endpoint=args.alert_email, opts=child
+            )
+        self._topic = topic
+        self._widgets: list[dict] = []
+        self._published = False
+        self._dashboard_name = physical_name("aws:generic", self._project, self._stack, "platform")
+        self.alerts_channel = topic.arn
+        self.dashboard = pulumi.Output.from_input(self._dashboard_name)
+        self.native = ObservabilityNative(key=key, topic=topic, subscription=subscription)
+        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
+
+    # --- watching ----------------------------------------------------------------------------------------------
+
+    def watch_endpoint(
+        self, endpoint_name: str, variant_name: str, *, label: str = "endpoint"
+    ) -> list[cloudwatch.MetricAlarm]:
+        """5xx and p99 latency alarms on one endpoint variant; the endpoint rolls back when either fires.
+
+        `label` names the alarms (`<project>-<stack>-<label>-5xx`); give each watched endpoint its own.
+        """
+        a = self._args
+        dims = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        alarms = [
+            self._alarm(
+                f"{label}-5xx",
+                namespace="AWS/SageMaker",
+                metric="Invocation5XXErrors",
+                dims=dims,
+                threshold=a.endpoint_5xx_threshold,
+                statistic="Sum",
+                description="Model container errors: a new model that fails rolls back",
+            ),
+            self._alarm(
+                f"{label}-latency-p99",
+                namespace="AWS/SageMaker",
+                metric="ModelLatency",
+                dims=dims,
+                threshold=a.model_latency_p99_ms * US_PER_MS,
+                extended_statistic="p99",
+                description=f"p99 model latency above {a.model_latency_p99_ms} ms",
+            ),
+        ]
+        self._widgets.append(
+            self._widget(
+                f"Endpoint {endpoint_name}",
+                "AWS/SageMaker",
+                [("Invocations", "Sum"), ("Invocation5XXErrors", "Sum"), ("ModelLatency", "p99")],
+                dims,
+            )
+        )
+        return alarms
+
+    def watch_api(
+        self, api_id: pulumi.Input[str], stage: str, function_name: pulumi.Input[str]
+    ) -> list[cloudwatch.MetricAlarm]:
+        """API 5xx, function errors and throttles; then publishes the dashboard (the last watch of the stack)."""
+        a = self._args
+        api_dims = {"ApiId": api_id, "Stage": stage}
+        fn_dims = {"FunctionName": function_name}
+        alarms = [
+            self._alarm(
+                "api-5xx",
+                namespace="AWS/ApiGateway",
+                metric="5xx",
+                dims=api_dims,
+                threshold=a.api_5xx_threshold,
+                statistic="Sum",
+                description="API answers 5xx to callers",
+            ),
+            self._alarm(
+                "function-errors",
+                namespace="AWS/Lambda",
+                metric="Errors",
+                dims=fn_dims,
+                threshold=a.function_error_threshold,
+                statistic="Sum",
+                description="Handler errors (unhandled exceptions, timeouts)",
+            ),
+            self._alarm(
+                "function-throttles",
+                namespace="AWS/Lambda",
+                metric="Throttles",
+                dims=fn_dims,
+                threshold=a.function_throttle_threshold,
+                statistic="Sum",
+                description="Reserved concurrency is too low for the traffic",
+            ),
+        ]
+        self._widgets.append(
+            self._widget(
+                "API", "AWS/ApiGateway", [("Count", "Sum"), ("5xx", "Sum"), ("Latency", "p99")], api_dims
+            )
+        )
+        self._widgets.append(
+            self._widget(
+                "Function",
+                "AWS/Lambda",
+                [("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p99")],
+                fn_dims,
+            )
+        )
+        self.publish_dashboard()
+        return alarms
+
+    def publish_dashboard(self) -> cloudwatch.Dashboard:
+        """Create the dashboard from every widget watched so far; call once, after the last watch."""
+        if self._published:
+            raise RuntimeError(
+                f"dashboard {self._dashboard_name!r} is already published; watch before publishing"
+            )
+        self._published = True
+        body = pulumi.Output.all(*[pulumi.Output.from_input(w) for w in self._widgets]).apply(
+            lambda widgets: json.dumps({"widgets": list(widgets)}, sort_keys=True)
+        )
+        dash = cloudwatch.Dashboard(
+            f"{self.pulumi_resource_name}-dashboard",
+            dashboard_name=self._dashboard_name,
+            dashboard_body=body,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.native.dashboards.append(dash)
+        return dash
+
+    # --- building blocks ---------------------------------------------------------------------------------------
+
+    def _alarm(
+        self,
+        role: str,
+        *,
+        namespace: str,
+        metric: str,
+        dims: dict[str, pulumi.Input[str]],
+        threshold: int,
+        description: str,
+        statistic: str | None = None,
+        extended_statistic: str | None = None,
+    ) -> cloudwatch.MetricAlarm:
+        if self._published:
+            raise RuntimeError("watch_* after the dashboard was published: call watch_api last")
+        a = self._args
+        alarm = cloudwatch.MetricAlarm(
+            f"{self.pulumi_resource_name}-{role}",
+            name=physical_name("aws:generic", self._project, self._stack, role),
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dims,
+            statistic=statistic,
+            extended_statistic=extended_statistic,
+            period=a.period_seconds,
+            evaluation_periods=a.evaluation_periods,
+            threshold=threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",  # no traffic is not an incident (serverless idles at zero)
+            alarm_actions=[self._topic.arn],
+            ok_actions=[self._topic.arn],  # the all-clear is news too
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.native.alarms.append(alarm)
+        return alarm
+
+    def _widget(
+        self, title: str, namespace: str, metrics: list[tuple[str, str]], dims: dict[str, pulumi.Input[str]]
+    ) -> pulumi.Output[dict]:
+        keys = sorted(dims)
+        return pulumi.Output.all(self._region, *[dims[k] for k in keys]).apply(
+            lambda rv: {
+                "type": "metric",
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": rv[0],
+                    "view": "timeSeries",
+                    "period": self._args.period_seconds,
+                    "metrics": [
+                        [namespace, m, *[x for kv in zip(keys, rv[1:], strict=True) for x in kv], {"stat": s}]
+                        for m, s in metrics
+                    ],
+                },
+            }
+        )

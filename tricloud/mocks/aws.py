@@ -1,0 +1,166 @@
+"""Computed outputs of the AWS resources and functions the tricloud components use, as AWS would return them.
+
+Ids and ARNs are derived from the logical name, the inputs and the region only, so two runs give identical state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+
+
+def _arn(service: str, region: str, resource: str, *, account: str = ACCOUNT_ID) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+def computed_state(
+    type_token: str, name: str, inputs: dict[str, Any], region: str
+) -> tuple[str, dict[str, Any]]:
+    """(id, extra state) for one resource; unknown types get an id and an ARN so dependents never see None."""
+    physical = str(inputs.get("name") or name)
+    _, module_type, _ = type_token.split(":", 2) if type_token.count(":") >= 2 else ("", type_token, "")
+    service, _, kind = module_type.partition("/")
+    state: dict[str, Any] = {"tagsAll": inputs.get("tags", {})} if "tags" in inputs else {}
+
+    if type_token == "aws:s3/bucket:Bucket":
+        bucket = str(inputs.get("bucket") or name)
+        return bucket, {
+            **state,
+            "bucket": bucket,
+            "arn": f"arn:{PARTITION}:s3:::{bucket}",
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+            "region": region,
+        }
+    if type_token == "aws:kms/key:Key":
+        key_id = f"key-{name}"
+        return key_id, {**state, "keyId": key_id, "arn": _arn("kms", region, f"key/{key_id}")}
+    if type_token == "aws:kms/alias:Alias":
+        return physical, {
+            "arn": _arn("kms", region, physical),
+            "targetKeyArn": _arn("kms", region, f"key/{inputs.get('targetKeyId')}"),
+        }
+    if type_token == "aws:iam/role:Role":
+        return physical, {
+            **state,
+            "name": physical,
+            "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{physical}",
+            "uniqueId": f"AROA{name.upper()[:16]}",
+        }
+    if type_token == "aws:iam/rolePolicy:RolePolicy":
+        return f"{inputs.get('role')}:{name}", {"name": name}
+    if type_token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        host = str(inputs.get("url", "")).removeprefix("https://")
+        arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+        return arn, {**state, "arn": arn}
+    if type_token == "aws:glue/catalogDatabase:CatalogDatabase":
+        return f"{ACCOUNT_ID}:{physical}", {
+            "name": physical,
+            "catalogId": ACCOUNT_ID,
+            "arn": _arn("glue", region, f"database/{physical}", account=ACCOUNT_ID),
+        }
+    if type_token == "aws:athena/workgroup:Workgroup":
+        return physical, {**state, "arn": _arn("athena", region, f"workgroup/{physical}")}
+    if type_token == "aws:emrserverless/application:Application":
+        app_id = f"00{abs(hash_name(name)) % 10**14:014d}"
+        return app_id, {**state, "arn": _arn("emr-serverless", region, f"/applications/{app_id}")}
+    if type_token == "aws:emr/cluster:Cluster":
+        cid = f"j-{abs(hash_name(name)) % 10**12:012d}"
+        return cid, {
+            **state,
+            "arn": _arn("elasticmapreduce", region, f"cluster/{cid}"),
+            "masterPublicDns": f"ip-10-0-0-1.{region}.compute.internal",
+        }
+    if type_token.startswith("aws:sagemaker/"):
+        resource = {"model": "model", "endpointConfiguration": "endpoint-config", "endpoint": "endpoint"}.get(
+            kind.split(":")[0], kind.split(":")[0].lower()
+        )
+        return physical, {
+            **state,
+            "name": physical,
+            "arn": _arn("sagemaker", region, f"{resource}/{physical.lower()}"),
+        }
+    if type_token == "aws:lambda/function:Function":
+        arn = _arn("lambda", region, f"function:{physical}")
+        return physical, {
+            **state,
+            "arn": arn,
+            "qualifiedArn": f"{arn}:$LATEST",
+            "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+            "version": "$LATEST",
+        }
+    if type_token == "aws:apigatewayv2/api:Api":
+        api_id = f"api{abs(hash_name(name)) % 10**7:07d}"
+        return api_id, {
+            **state,
+            "arn": f"arn:{PARTITION}:apigateway:{region}::/apis/{api_id}",
+            "apiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com",
+            "executionArn": _arn("execute-api", region, api_id),
+        }
+    if type_token == "aws:apigatewayv2/stage:Stage":
+        api_id = str(inputs.get("apiId"))
+        stage = str(inputs.get("name"))
+        suffix = "" if stage == "$default" else stage
+        return f"{api_id}-{stage}", {
+            **state,
+            "arn": f"arn:{PARTITION}:apigateway:{region}::/apis/{api_id}/stages/{stage}",
+            "invokeUrl": f"https://{api_id}.execute-api.{region}.amazonaws.com/{suffix}",
+            "executionArn": _arn("execute-api", region, f"{api_id}/{stage}"),
+        }
+    if type_token == "aws:cloudwatch/logGroup:LogGroup":
+        return physical, {**state, "arn": _arn("logs", region, f"log-group:{physical}")}
+    if type_token == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        return physical, {**state, "arn": _arn("cloudwatch", region, f"alarm:{physical}")}
+    if type_token == "aws:cloudwatch/dashboard:Dashboard":
+        dash = str(inputs.get("dashboardName") or name)
+        return dash, {"dashboardArn": f"arn:{PARTITION}:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}"}
+    if type_token == "aws:sns/topic:Topic":
+        arn = _arn("sns", region, physical)
+        return arn, {**state, "arn": arn}
+    if type_token == "aws:ecr/repository:Repository":
+        return physical, {
+            **state,
+            "arn": _arn("ecr", region, f"repository/{physical}"),
+            "registryId": ACCOUNT_ID,
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}",
+        }
+    # Everything else: an id and an ARN named after the resource.
+    return f"{name}-id", {
+        **state,
+        "arn": _arn(service or "unknown", region, f"{kind.split(':')[0]}/{physical}"),
+    }
+
+
+def hash_name(name: str) -> int:
+    """A stable (not per-process-salted like hash()) integer from a name."""
+    import hashlib
+
+    return int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)
+
+
+def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {
+            "accountId": ACCOUNT_ID,
+            "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/tricloud",
+            "userId": "AIDATRICLOUD",
+            "id": ACCOUNT_ID,
+        }
+    if token == "aws:index/getRegion:getRegion":
+        return {
+            "name": region,
+            "region": region,
+            "id": region,
+            "endpoint": f"ec2.{region}.amazonaws.com",
+            "description": region,
+        }
+    if token == "aws:index/getPartition:getPartition":
+        return {
+            "partition": PARTITION,
+            "dnsSuffix": "amazonaws.com",
+            "reverseDnsPrefix": "com.amazonaws",
+            "id": PARTITION,
+        }
+    raise NotImplementedError(f"tricloud.mocks.aws: no mock for the function {token}")
