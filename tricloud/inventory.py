@@ -79,12 +79,10 @@ def run_program(
     from pulumi.runtime import mocks as runtime_mocks
     from pulumi.runtime.sync_await import _sync_await
 
-    from tricloud.mocks import RecordingMocks, RecordingMonitor
+    from tricloud.mocks import install
 
     values = stack_config(cloud, stack) if config is None else dict(config)
-    if monitor is None and isinstance(mocks, RecordingMocks):
-        monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project_name(cloud), stack=stack, preview=False, monitor=monitor)
+    install(mocks, project=project_name(cloud), stack=stack, monitor=monitor)
     runtime_config.set_all_config(engine_config(values))
     main = stack_dir(cloud) / "__main__.py"
     result: dict[str, Any] = {}

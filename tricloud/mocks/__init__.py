@@ -201,9 +201,17 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
-def install(mocks: RecordingMocks, *, project: str = "tricloud", stack: str = "dev") -> RecordingMocks:
-    """`pulumi.runtime.set_mocks` with the recording monitor; returns the mocks for assertions."""
-    pulumi.runtime.set_mocks(
-        mocks, project=project, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
-    )
+def install(
+    mocks: Mocks, *, project: str = "tricloud", stack: str = "dev", monitor: Any | None = None
+) -> Mocks:
+    """`pulumi.runtime.set_mocks` on a fresh root stack (with the recording monitor for RecordingMocks).
+
+    set_mocks keeps an existing root Stack, whose exported outputs would leak from one run into the next.
+    """
+    from pulumi.runtime import settings
+
+    settings.ROOT.set(None)
+    if monitor is None and isinstance(mocks, RecordingMocks):
+        monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     return mocks
