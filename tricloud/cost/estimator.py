@@ -61,8 +61,8 @@ def resolve_resources(raw: Iterable[Any]) -> list[Resource]:
                 raise InventoryError(
                     f"resources[{i}].{key}: expected a non-empty string, got {item.get(key)!r}"
                 )
-        inputs = item.get("inputs") or {}
-        if not isinstance(inputs, dict):
+        inputs = item.get("inputs")
+        if inputs is not None and not isinstance(inputs, dict):
             raise InventoryError(f"resources[{i}].inputs: expected a mapping, got {inputs!r}")
         items.append(item)
     by_name = {item["name"]: item for item in items}
