@@ -31,6 +31,7 @@ ROLES = {
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 
 
@@ -110,8 +111,14 @@ def key_vault(
     tenant_id: pulumi.Input[str],
     tags: dict[str, str],
     parent: pulumi.Resource,
+    *,
+    firewall: bool = True,
 ) -> keyvault.Vault:
-    """A Key Vault with RBAC, purge protection and a deny-by-default firewall (trusted Azure services pass)."""
+    """A Key Vault with RBAC, purge protection and (unless `firewall=False`) a deny-by-default firewall.
+
+    Trusted Azure services (storage, Azure ML) pass the firewall; App Service Key Vault references do not, so a
+    vault read by a consumption Function App (no VNet) relies on RBAC scoped to single secrets instead.
+    """
     return keyvault.Vault(
         resource_name,
         vault_name=azure_name("key_vault", role, "kv"),
@@ -124,7 +131,7 @@ def key_vault(
             "soft_delete_retention_in_days": 90,  # the longest window to recover a deleted key or secret
             "enable_purge_protection": True,  # nobody can destroy keys that encrypt data, even by mistake
             "public_network_access": "Enabled",
-            "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+            "network_acls": {"default_action": "Deny" if firewall else "Allow", "bypass": "AzureServices"},
         },
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),

@@ -7,6 +7,7 @@ lifecycle policy for the raw zone, soft delete for recovery, and blob access log
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -46,6 +47,7 @@ class DataLakeNative:
 
 
 class DataLake(pulumi.ComponentResource):
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     lake_uri: pulumi.Output[str]
     raw_uri: pulumi.Output[str]
     curated_uri: pulumi.Output[str]

@@ -8,6 +8,7 @@ alerts during the canary wait and shifts traffic back to blue when one fires (do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pulumi
 import pulumi_azure_native.applicationinsights as applicationinsights
@@ -60,6 +61,7 @@ class AzureObservabilityNative:
 class Observability(pulumi.ComponentResource):
     """Metric alerts (function 5xx/throttles, API 5xx, endpoint 5xx, p99 latency) + action group + App Insights."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
     native: AzureObservabilityNative

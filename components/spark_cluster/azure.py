@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -62,6 +63,7 @@ def cluster_policy(args: SparkClusterArgs, tags: dict[str, str]) -> dict[str, ob
 
 
 class SparkCluster(pulumi.ComponentResource):
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     spark_application: pulumi.Output[str]
     spark_job_role: pulumi.Output[str]
     spark_logs_uri: pulumi.Output[str]

@@ -8,6 +8,7 @@ user-assigned identity that may read the curated zone and write models under art
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_azure_native.applicationinsights as applicationinsights
@@ -54,6 +55,7 @@ class TrainingJobNative:
 
 
 class TrainingJob(pulumi.ComponentResource):
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     training_role: pulumi.Output[str]
     training_image_uri: pulumi.Output[str]
     training_instance_type: pulumi.Output[str]

@@ -72,6 +72,26 @@ _ARM: dict[str, tuple[str, str]] = {
         "{deploymentName}",
         "deploymentName",
     ),
+    "machinelearningservices:Datastore": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{name}",
+        "name",
+    ),
+    "machinelearningservices:ModelVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions/{version}",
+        "name",
+    ),
+    "machinelearningservices:EnvironmentVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}/versions/{version}",
+        "name",
+    ),
+    "machinelearningservices:DataVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}/versions/{version}",
+        "name",
+    ),
+    "monitor:AutoscaleSetting": (
+        "Microsoft.Insights/autoscalesettings/{autoscaleSettingName}",
+        "autoscaleSettingName",
+    ),
     "web:AppServicePlan": ("Microsoft.Web/serverfarms/{name}", "name"),
     "web:WebApp": ("Microsoft.Web/sites/{name}", "name"),
     "apimanagement:ApiManagementService": ("Microsoft.ApiManagement/service/{serviceName}", "serviceName"),
@@ -223,7 +243,7 @@ def computed_state(type_token: str, name: str, inputs: dict, region: str) -> tup
         rid = f"{sub}/resourceGroups/{rg}/providers/{_fill(template, inputs, name)}"
     else:
         raise KeyError(f"type_token = {type_token!r}: tricloud.mocks.azure has no ARM shape for it; add one")
-    outputs.update(name=phys, type=token)
+    outputs.update(name=phys)
     if "location" not in outputs and token not in ("authorization:RoleAssignment",):
         outputs["location"] = region
     ident = _identity(inputs, rid)
@@ -238,4 +258,10 @@ def invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, Any]:
     if token == "azure-native:web:listWebAppHostKeys":
         site = str(args.get("name"))
         return {"masterKey": "", "functionKeys": {"default": _guid("function-key", site).replace("-", "")}}
+    if token == "azure-native:machinelearningservices:listOnlineEndpointKeys":
+        endpoint = str(args.get("endpointName"))
+        return {
+            "primaryKey": _guid("endpoint-key-1", endpoint).replace("-", ""),
+            "secondaryKey": _guid("endpoint-key-2", endpoint).replace("-", ""),
+        }
     raise NotImplementedError(f"tricloud.mocks.azure: no mock for the function {token}")
