@@ -24,6 +24,7 @@ PRICERS: dict[str, p.Pricer] = {
     "aws:cloudwatch/dashboard:Dashboard": p.aws_dashboard,
     "aws:cloudwatch/logGroup:LogGroup": p.aws_log_group,
     "aws:sns/topic:Topic": p.aws_sns_topic,
+    "aws:ecr/repository:Repository": p.image_repository,
     "tricloud:aws:TrainingJob": p.aws_training,
     # Azure
     "azure-native:storage:StorageAccount": p.azure_storage_account,
@@ -49,6 +50,8 @@ PRICERS: dict[str, p.Pricer] = {
     "gcp:vertex/aiEndpoint:AiEndpoint": p.gcp_vertex_endpoint,
     "gcp:kms/cryptoKey:CryptoKey": p.gcp_kms_key,
     "gcp:monitoring/alertPolicy:AlertPolicy": p.gcp_alert_policy,
+    "gcp:artifactregistry/repository:Repository": p.image_repository,
+    "gcp:pubsub/topic:Topic": p.gcp_pubsub_topic,
     "tricloud:gcp:SparkCluster": p.gcp_spark,
     "tricloud:gcp:TrainingJob": p.gcp_training,
     "tricloud:gcp:Observability": p.gcp_observability,
@@ -91,7 +94,7 @@ FREE: dict[str, str] = {
     "aws:cloudwatch/eventTarget:EventTarget": "rule target; no charge",
     "aws:appautoscaling/target:Target": "Application Auto Scaling has no charge",
     "aws:appautoscaling/policy:Policy": "Application Auto Scaling has no charge (its alarms are priced)",
-    "aws:ecr/repository:Repository": "repository; image storage is not modelled",
+    "aws:glue/securityConfiguration:SecurityConfiguration": "encryption settings for Glue jobs/crawlers; no charge",
     # Azure
     "azure-native:resources:ResourceGroup": "resource groups have no charge",
     "azure-native:storage:BlobContainer": _BILLED_ON_ACCOUNT,
@@ -132,17 +135,30 @@ FREE_PREFIXES: dict[str, str] = {
     "gcp:monitoring/dashboard": "Cloud Monitoring dashboards are free",
     "gcp:storage/bucketObject": "object upload; its bytes are part of the bucket's storage",
     "gcp:dataproc/batch": "a batch's DCUs are the profile's Spark hours, priced on the SparkCluster component",
-    "gcp:bigquery/datasetIam": "IAM bindings are free",
+    "gcp:bigquery/table:": "table definition; storage and queries are priced on the dataset",
+    "gcp:compute/network:": "VPC networks carry no charge",
+    "gcp:compute/subnetwork:": "subnets carry no charge",
+    "gcp:compute/firewall:": "firewall rules carry no charge",
+    "gcp:projects/apiKey:": "API keys carry no charge",
+    "gcp:projects/iAMCustomRole:": "IAM custom roles are free",
+    "gcp:projects/serviceIdentity:": "service agents are free",
     "pulumi:providers:": "provider configuration, not a cloud resource",
 }
+
+
+# IAM bindings on any resource (…IamMember, …IAMBinding, …IamPolicy) are free on every cloud.
+IAM_BINDING = ("iammember", "iambinding", "iampolicy")
 
 
 def free_reason(type_token: str) -> str | None:
     if type_token in FREE:
         return FREE[type_token]
+    lowered = type_token.lower()
     for prefix, reason in FREE_PREFIXES.items():
-        if type_token.startswith(prefix):
+        if lowered.startswith(prefix.lower()):
             return reason
+    if type_token.startswith("gcp:") and any(part in lowered.rsplit(":", 1)[-1] for part in IAM_BINDING):
+        return "IAM bindings are free"
     return None
 
 

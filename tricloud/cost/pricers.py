@@ -57,9 +57,12 @@ def _lake_gb(res: Resource, ctx: PricingContext, bucket_types: tuple[str, ...]) 
         if zone in res.name.lower():
             same_zone = sum(1 for r in ctx.resources if r.type in bucket_types and zone in r.name.lower())
             return _share(gb, same_zone), f"lake zone '{zone}'"
-    if len(bucket_types) and ctx.count(bucket_types, concept="DataLake") == 1:
+    if ctx.count(bucket_types, concept="DataLake") == 1:
         return sum(zones.values()), "all lake zones in one store"
-    return 0.0, "no lake zone in the resource name; set an override"
+    return (
+        ctx.profile.lake.other_storage_gb,
+        "lake store outside the zones, e.g. access logs (lake.other_storage_gb)",
+    )
 
 
 def _log_sinks(ctx: PricingContext) -> int:
@@ -227,6 +230,13 @@ def aws_training(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     return [ctx.meter(res, f"training ({tr.instance.aws})", service="AmazonSageMaker",
                       sku=f"training-{tr.instance.aws}", quantity=tr.hours_per_month, unit="hour",
                       usage_based=True, note="SageMaker training jobs launched by the pipeline")]  # fmt: skip
+
+
+def image_repository(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """ECR / Artifact Registry: stored image GB (the profile's non-lake storage size)."""
+    service = "AmazonECR" if ctx.cloud == "aws" else "Artifact Registry"
+    return [ctx.meter(res, "image storage", service=service, sku="storage", quantity=ctx.profile.lake.other_storage_gb,
+                      unit="GB-month", usage_based=True, note="lake.other_storage_gb")]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------- Azure
@@ -404,6 +414,14 @@ def gcp_kms_key(res: Resource, ctx: PricingContext) -> list[CostComponent]:
                   quantity=_share(ctx.profile.security.kms_requests_per_month, keys), unit="operation",
                   usage_based=True),
     ]  # fmt: skip
+
+
+def gcp_pubsub_topic(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    topics = ctx.count(["gcp:pubsub/topic:Topic"])
+    messages = _share(ctx.profile.observability.alert_notifications_per_month, topics)
+    gib = messages * ctx.profile.api.payload_kb / 2**20
+    return [ctx.meter(res, "message throughput", service="Pub/Sub", sku="message-delivery", quantity=gib,
+                      unit="GiB", usage_based=True, note="alert notifications x payload size")]  # fmt: skip
 
 
 def gcp_alert_policy(res: Resource, ctx: PricingContext) -> list[CostComponent]:
