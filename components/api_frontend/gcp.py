@@ -19,7 +19,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_gcp.apigateway as apigateway
@@ -239,6 +239,7 @@ class ApiFrontendNative:
 class ApiFrontend(pulumi.ComponentResource):
     """Private Cloud Function (python312) calling only the Vertex endpoint, behind API Gateway with key or JWT."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     api_url: pulumi.Output[str]
     function_name: pulumi.Output[str]
     native: ApiFrontendNative
@@ -458,7 +459,7 @@ class ApiFrontend(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[managed]),
             )
 
-        policies = observability.watch_api(function_name=function.name, gateway_id=gateway.gateway_id)
+        policies = observability.watch_api(gateway.gateway_id, function.name)
         self.native = ApiFrontendNative(
             services=services,
             source_bucket=bucket,

@@ -1,5 +1,7 @@
 """CiIdentity on GCP: a Workload Identity pool + GitHub OIDC provider and a deploy service account.
 
+The deploy account does what the deploy workflow does and no more: run a Vertex training job as the training
+account, upload the model, (un)deploy it on the platform's endpoint, write the lake's models/ prefix.
 GitHub Actions exchanges its OIDC token for short-lived credentials of the deploy account
 (google-github-actions/auth with workload_identity_provider = ci_identity_provider, service_account = ci_role);
 no key is ever created. The provider's attribute condition pins the repository, the subject (environment or ref)
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_gcp.iam as iam
@@ -23,6 +26,7 @@ from components.data_lake.gcp import MODELS_PREFIX, DataLake, base_name, enable_
 from components.data_lake.spec import Zone
 from components.model_endpoint.gcp import ModelEndpoint
 from components.naming import physical_name
+from components.training_job.gcp import TrainingJob
 
 CLOUD = "gcp"
 # (Un)deploy models and change the traffic split: bound on the platform's endpoint only.
@@ -32,27 +36,39 @@ ENDPOINT_PERMISSIONS = (
     "aiplatform.endpoints.undeploy",
     "aiplatform.endpoints.update",
 )
-# Model upload targets the location, not an endpoint, so this role is bound on the project; nothing else in it.
-MODEL_PERMISSIONS = ("aiplatform.models.upload", "aiplatform.models.get", "aiplatform.models.list")
+# Run the training job and upload its model: both target the location, not an endpoint, so this role is bound on
+# the project; it holds nothing else (jobs run as the training account, which CI may only act as).
+MODEL_PERMISSIONS = (
+    "aiplatform.customJobs.create",
+    "aiplatform.customJobs.get",
+    "aiplatform.customJobs.cancel",
+    "aiplatform.models.upload",
+    "aiplatform.models.get",
+    "aiplatform.models.list",
+)
 
 
 def _cel(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid CEL string literal
 
 
+def _any_of(attribute: str, patterns: tuple[str, ...] | list[str]) -> str:
+    """CEL: the claim equals one of the patterns; a trailing * (GitHub ref globs) becomes a prefix match."""
+    tests = [
+        f"{attribute}.startsWith({_cel(p[:-1])})" if p.endswith("*") else f"{attribute} == {_cel(p)}"
+        for p in patterns
+    ]
+    return tests[0] if len(tests) == 1 else "(" + " || ".join(tests) + ")"
+
+
 def attribute_condition(args: CiIdentityArgs) -> str:
-    """CEL over the GitHub token: this repository, these subjects, these refs (a trailing * is a prefix)."""
-    refs = []
-    for ref in args.allowed_refs:
-        if ref.endswith("*"):
-            refs.append(f"assertion.ref.startsWith({_cel(ref.rstrip('*'))})")
-        else:
-            refs.append(f"assertion.ref == {_cel(ref)}")
-    subjects = ", ".join(_cel(s) for s in args.subjects())
-    return (
-        f"assertion.repository == {_cel(args.github_repository)}"
-        f" && assertion.sub in [{subjects}]"
-        f" && ({' || '.join(refs)})"
+    """CEL over the GitHub token: this repository, these subjects (environment or refs) and these refs."""
+    return " && ".join(
+        (
+            f"assertion.repository == {_cel(args.github_repository)}",
+            _any_of("assertion.sub", args.subjects()),
+            _any_of("assertion.ref", args.allowed_refs),
+        )
     )
 
 
@@ -69,6 +85,7 @@ class CiIdentityNative:
 class CiIdentity(pulumi.ComponentResource):
     """GitHub OIDC -> Workload Identity -> deploy service account (Vertex deploy + the lake's models/ prefix)."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     ci_role: pulumi.Output[str]
     ci_identity_provider: pulumi.Output[str]
     native: CiIdentityNative
@@ -80,6 +97,7 @@ class CiIdentity(pulumi.ComponentResource):
         *,
         lake: DataLake,
         endpoint: ModelEndpoint,
+        training: TrainingJob,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"tricloud:{CLOUD}:{Concept.name}", name, None, opts)
@@ -158,6 +176,14 @@ class CiIdentity(pulumi.ComponentResource):
                 f"{name}-models",
                 project=lake.project_id,
                 role=roles["models"].name,
+                member=sa.member,
+                opts=pulumi.ResourceOptions(parent=self),
+            ),
+            # Training jobs run as the training account; CI may act as that account and no other.
+            serviceaccount.IAMMember(
+                f"{name}-act-as-training",
+                service_account_id=training.native.service_account.name,
+                role="roles/iam.serviceAccountUser",
                 member=sa.member,
                 opts=pulumi.ResourceOptions(parent=self),
             ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_gcp.bigquery as bigquery
@@ -148,6 +149,7 @@ class DataLakeNative:
 class DataLake(pulumi.ComponentResource):
     """GCS zones (raw/curated/artifacts) + access-log bucket, CMEK via Cloud KMS, BigQuery dataset over curated."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     lake_uri: pulumi.Output[str]
     raw_uri: pulumi.Output[str]
     curated_uri: pulumi.Output[str]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_gcp.bigquery as bigquery
@@ -51,6 +52,7 @@ class ModelEndpointNative:
 class ModelEndpoint(pulumi.ComponentResource):
     """Vertex AI endpoint (CMEK, sampled request/response logging); models are deployed onto it by the CD step."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     endpoint_name: pulumi.Output[str]
     model_data_uri: pulumi.Output[str]
     capture_uri: pulumi.Output[str]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pulumi
 import pulumi_gcp.monitoring as monitoring
@@ -37,6 +38,7 @@ class ObservabilityNative:
 class Observability(pulumi.ComponentResource):
     """Alert policies (function errors/throttles, API 5xx, endpoint errors, p99 latency) + channels + dashboard."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
     native: ObservabilityNative
@@ -110,15 +112,20 @@ class Observability(pulumi.ComponentResource):
 
     # --- registration by the watched components ----------------------------------------------------------------
 
-    def watch_endpoint(self, endpoint_id: pulumi.Input[str]) -> list[monitoring.AlertPolicy]:
-        """Endpoint error and p99-latency policies: the CD step's rollback signals."""
+    def watch_endpoint(
+        self, endpoint_name: pulumi.Input[str], *, label: str = "endpoint"
+    ) -> list[monitoring.AlertPolicy]:
+        """Endpoint error and p99-latency policies: the CD step's rollback signals.
+
+        `endpoint_name` is the Vertex endpoint id; `label` names the policies, give each watched endpoint its own.
+        """
         a = self._args
-        only = pulumi.Output.from_input(endpoint_id).apply(
+        only = pulumi.Output.from_input(endpoint_name).apply(
             lambda e: f'{ENDPOINT_RESOURCE} AND resource.labels.endpoint_id = "{e}"'
         )
         return [
             self._policy(
-                "endpoint-errors",
+                f"{label}-errors",
                 "Vertex endpoint prediction errors",
                 only.apply(
                     lambda f: (
@@ -129,7 +136,7 @@ class Observability(pulumi.ComponentResource):
                 aligner="ALIGN_SUM",
             ),
             self._policy(
-                "endpoint-latency-p99",
+                f"{label}-latency-p99",
                 "Vertex endpoint p99 prediction latency (ms)",
                 only.apply(
                     lambda f: (
@@ -144,7 +151,7 @@ class Observability(pulumi.ComponentResource):
         ]
 
     def watch_api(
-        self, *, function_name: pulumi.Input[str], gateway_id: pulumi.Input[str]
+        self, gateway_id: pulumi.Input[str], function_name: pulumi.Input[str]
     ) -> list[monitoring.AlertPolicy]:
         """Function 5xx and throttling (429 at max instances) and gateway 5xx policies."""
         a = self._args

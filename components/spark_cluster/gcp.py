@@ -10,10 +10,10 @@ pyspark ...`, docs/gcp.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import pulumi
 import pulumi_gcp.compute as compute
-import pulumi_gcp.dataproc as dataproc
 import pulumi_gcp.projects as projects
 import pulumi_gcp.serviceaccount as serviceaccount
 import pulumi_gcp.storage as storage
@@ -29,6 +29,9 @@ from components.data_lake.spec import Zone
 from components.spark_cluster.spec import OUTPUTS, SparkClusterArgs, SparkMode
 from components.spark_cluster.spec import SparkCluster as Concept
 from components.tags import component_tags
+
+if TYPE_CHECKING:  # Dataproc's SDK module takes ~0.4 s to import: loaded only in CLUSTER mode
+    import pulumi_gcp.dataproc as dataproc
 
 CLOUD = "gcp"
 RUNTIME_VERSION = "2.2"  # Dataproc Serverless runtime 2.2 = Spark 3.5, the line app/features is tested with
@@ -57,6 +60,7 @@ class SparkClusterNative:
 class SparkCluster(pulumi.ComponentResource):
     """Dataproc Serverless (pay per batch) or a Dataproc cluster (internal IPs, CMEK, autoscaling, idle delete)."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     spark_application: pulumi.Output[str]
     spark_job_role: pulumi.Output[str]
     spark_logs_uri: pulumi.Output[str]
@@ -199,6 +203,8 @@ class SparkCluster(pulumi.ComponentResource):
         here: str,
         depends_on: list[pulumi.Resource],
     ) -> tuple[dataproc.AutoscalingPolicy, dataproc.Cluster]:
+        import pulumi_gcp.dataproc as dataproc
+
         machine_vcpu = 4
         max_workers = max(2, args.max_vcpu // machine_vcpu - 1)  # minus the primary node
         policy = dataproc.AutoscalingPolicy(

@@ -8,6 +8,7 @@ writes AIP_MODEL_DIR.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_gcp.artifactregistry as artifactregistry
@@ -51,6 +52,7 @@ class TrainingJobNative:
 class TrainingJob(pulumi.ComponentResource):
     """Vertex service account (curated read, models/ write), CMEK staging bucket, CMEK Docker repository."""
 
+    OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     training_role: pulumi.Output[str]
     training_image_uri: pulumi.Output[str]
     training_instance_type: pulumi.Output[str]

@@ -1,17 +1,19 @@
-"""tricloud on GCP: the platform's concepts composed from components; all settings come from `tricloud:*` config."""
+"""tricloud on GCP: the platform's seven components, composed in dependency order; nothing else lives here."""
 
-import pulumi
+import tricloud.config
 
-from components.api_frontend.gcp import ApiFrontend
-from components.ci_identity.gcp import CiIdentity
-from components.data_lake.gcp import DataLake
-from components.model_endpoint.gcp import ModelEndpoint
-from components.observability.gcp import Observability
-from components.spark_cluster.gcp import SparkCluster
-from components.training_job.gcp import TrainingJob
-from tricloud import config
+# Validate the whole configuration before anything is imported or created: a bad key fails with no resource.
+cfg = tricloud.config.load("gcp")
 
-cfg = config.load("gcp")
+import pulumi  # noqa: E402
+
+from components.api_frontend.gcp import ApiFrontend  # noqa: E402
+from components.ci_identity.gcp import CiIdentity  # noqa: E402
+from components.data_lake.gcp import DataLake  # noqa: E402
+from components.model_endpoint.gcp import ModelEndpoint  # noqa: E402
+from components.observability.gcp import Observability  # noqa: E402
+from components.spark_cluster.gcp import SparkCluster  # noqa: E402
+from components.training_job.gcp import TrainingJob  # noqa: E402
 
 observability = Observability("observability", cfg.observability)
 lake = DataLake("lake", cfg.lake)
@@ -19,11 +21,10 @@ spark = SparkCluster("spark", cfg.spark, lake=lake)
 training = TrainingJob("training", cfg.training, lake=lake)
 endpoint = ModelEndpoint("endpoint", cfg.endpoint, lake=lake, training=training, observability=observability)
 api = ApiFrontend("api", cfg.api, endpoint=endpoint, observability=observability)
-ci = CiIdentity("ci", cfg.ci, lake=lake, endpoint=endpoint)
+ci = CiIdentity("ci", cfg.ci, lake=lake, endpoint=endpoint, training=training)
 
+# The cloud-neutral outputs: the same names on every cloud (each concept's spec OUTPUTS).
+for component in (observability, lake, spark, training, endpoint, api, ci):
+    for output in component.OUTPUTS:
+        pulumi.export(output, getattr(component, output))
 pulumi.export("region", cfg.region)
-pulumi.export("project", cfg.project_id)
-for component in (lake, spark, training, endpoint, api, observability, ci):
-    for output in type(component).__annotations__:
-        if output != "native":
-            pulumi.export(output, getattr(component, output))
