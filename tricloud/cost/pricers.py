@@ -270,20 +270,30 @@ def azure_ml_compute(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     props = res.get("properties", default={}) or {}
     inner = props.get("properties") or {}
     vm_size = inner.get("vmSize") or ctx.profile.training.instance.azure
+    # Low-priority nodes have their own (lower) meter.
+    variant = vm_size + ("-lowpriority" if str(inner.get("vmPriority", "")).lower() == "lowpriority" else "")
     min_nodes = float((inner.get("scaleSettings") or {}).get("minNodeCount") or 0)
-    parts = [_vm_hours(res, ctx, f"training nodes ({vm_size})", vm_size, ctx.profile.training.hours_per_month,
+    parts = [_vm_hours(res, ctx, f"training nodes ({variant})", variant, ctx.profile.training.hours_per_month,
                        True, "compute cluster scales to zero between jobs")]  # fmt: skip
     if min_nodes:
-        parts.append(_vm_hours(res, ctx, f"always-on nodes ({vm_size})", vm_size, min_nodes * HOURS_PER_MONTH,
+        parts.append(_vm_hours(res, ctx, f"always-on nodes ({variant})", variant, min_nodes * HOURS_PER_MONTH,
                                False, f"minNodeCount={min_nodes:g}"))  # fmt: skip
     return parts
 
 
+def azure_container_registry(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    sku = str(res.get("sku", "name", default="Basic"))
+    return [ctx.meter(res, f"registry ({sku})", service="Container Registry", sku=f"{sku.lower()}-registry-day",
+                      quantity=HOURS_PER_MONTH / 24, unit="registry-day", usage_based=False,
+                      note="fixed daily fee per registry")]  # fmt: skip
+
+
 def azure_online_deployment(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     ep = ctx.profile.endpoint
-    props = res.get("onlineDeploymentProperties", default={}) or {}
+    # azure-native v3 names the block `properties`; v2 named it `onlineDeploymentProperties`.
+    props = res.get("properties", default={}) or res.get("onlineDeploymentProperties", default={}) or {}
     vm_size = props.get("instanceType") or ep.instance.azure
-    count = float(res.get("sku", "capacity", default=0) or props.get("scaleSettings", {}).get("minInstances", 0)
+    count = float(res.get("sku", "capacity", default=0) or (props.get("scaleSettings") or {}).get("minInstances", 0)
                   or ep.instance_count)  # fmt: skip
     return [_vm_hours(res, ctx, f"endpoint instances ({vm_size})", vm_size, count * ep.instance_hours_per_month,
                       False, f"{count:g} instance(s) x {ep.instance_hours_per_month:g} h (managed online endpoint)")]  # fmt: skip

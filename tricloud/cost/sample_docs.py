@@ -1,0 +1,86 @@
+"""Regenerate the generated parts of docs/costs.md: the sample reports and the catalog table.
+
+Run `python -m tricloud.cost.sample_docs` after the stacks or the catalog change. It builds each
+stack's inventory once, prices it for both region sets and the three shipped profiles, and rewrites
+only the text between the `<!-- ... start -->` / `<!-- ... end -->` markers.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tricloud.cost.catalogs import Catalog, load_catalog
+from tricloud.cost.estimator import CLOUDS, REGION_SETS, default_loader, estimate_clouds
+from tricloud.cost.profile import builtin_profiles, load_profile
+from tricloud.cost.report import build_report, render_markdown
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "costs.md"
+PROFILE_ORDER = ("learner", "startup", "production")
+
+
+@cache
+def _inventory(cloud: str, stack: str) -> dict[str, Any]:
+    return default_loader(cloud, stack)
+
+
+def sample_reports(catalog: Catalog, stack: str = "dev") -> str:
+    parts: list[str] = []
+    names = [p for p in PROFILE_ORDER if p in builtin_profiles()]
+    for region_set in REGION_SETS:
+        parts.append(f"### Region set `{region_set}`\n")
+        for name in names:
+            profile = load_profile(name)
+            estimates = estimate_clouds(CLOUDS, region_set, catalog, profile, stack=stack, loader=_inventory)
+            report = build_report(estimates, profile=profile, catalog=catalog, region_set=region_set)
+            body = render_markdown(report).replace(
+                "### tricloud monthly cost", "#### tricloud monthly cost", 1
+            )
+            parts.append(
+                f"`tricloud cost --region-set {region_set} --profile {name} --format markdown`\n\n{body}"
+            )
+    return "\n".join(parts)
+
+
+def catalog_table(catalog: Catalog) -> str:
+    rows = [
+        "| Entry | Unit | USD (tiers) | Free tier | Source | Record | Effective | Read |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in sorted(catalog.entries.values(), key=lambda e: e.id):
+        tiers = "; ".join(
+            f"{t.usd:g}" + ("" if len(entry.tiers) == 1 else f" from {t.start:g}") for t in entry.tiers
+        )
+        free = f"{entry.free_tier.quantity:g} ({entry.free_tier.kind})" if entry.free_tier else ""
+        rows.append(
+            f"| `{entry.id}` | {entry.unit} | {tiers} | {free} | <{entry.source.url}> | {entry.source.record_id or ''} "
+            f"| {entry.effective_date or 'not stated'} | {entry.read_date} |"
+        )
+    fx = catalog.fx
+    rows.append("")
+    rows.append(f"Exchange rate: {fx.usd_inr} INR per USD, as of {fx.as_of}. {fx.source}")
+    return "\n".join(rows) + "\n"
+
+
+def replace_between(text: str, marker: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{DOC.name}: markers '<!-- {marker}:start/end -->' not found")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
+def main() -> int:
+    catalog = load_catalog()
+    text = DOC.read_text(encoding="utf-8")
+    text = replace_between(text, "cost-samples", sample_reports(catalog))
+    text = replace_between(text, "cost-catalog", catalog_table(catalog))
+    DOC.write_text(text, encoding="utf-8")
+    print(f"updated {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
