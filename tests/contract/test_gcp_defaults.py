@@ -420,6 +420,7 @@ def test_function_source_bucket_and_bundle(inv: Inventory) -> None:
     assert {"main.py", "requirements.txt", "app/frontend/gcp_function.py", "app/schema.py"} <= files
     assert all(not f.startswith(("tricloud/", "components/")) for f in files)
     archive, digest = source_archive()
+    assert set(archive.assets) == files
     assert obj["name"].endswith(f"-{digest}.zip")
     assert "functions-framework" in REQUIREMENTS
 
