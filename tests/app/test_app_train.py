@@ -121,3 +121,15 @@ def test_quality_gate_fails_the_job(tmp_path: Path) -> None:
     )
     assert rc == 2
     assert not (tmp_path / "m" / "model.joblib").exists()
+
+
+def test_container_entry_point_dispatches_train_and_rejects_unknown(tmp_path: Path) -> None:
+    from app.container import main as container_main
+
+    root = tmp_path / "opt_ml"
+    write_listings(generate(200, seed=4), root / "input" / "data" / "train" / "part.csv")
+    (root / "input" / "config").mkdir(parents=True)
+    (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"max_iter": "20"}))
+    assert container_main(["train", "--sm-root", str(root)]) == 0
+    assert (root / "model" / "metadata.json").is_file()
+    assert container_main(["bogus"]) == 2
