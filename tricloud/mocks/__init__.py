@@ -122,6 +122,9 @@ class RecordingMocks(Mocks):
         self._lock = threading.Lock()
         self._meta: dict[tuple[str, str], tuple[str | None, list[str]]] = {}
         self.resources: list[Recorded] = []
+        self.registered_outputs: dict[
+            str, list[str]
+        ] = {}  # component name -> names passed to register_outputs
 
     # --- hooks for subclasses ---
 
@@ -164,6 +167,10 @@ class RecordingMocks(Mocks):
         with self._lock:
             self._meta[(typ, name)] = (parent, deps)
 
+    def note_outputs(self, name: str, keys: list[str]) -> None:
+        with self._lock:
+            self.registered_outputs[name] = sorted(keys)
+
     # --- queries ---
 
     def of_type(self, typ: str) -> list[Recorded]:
@@ -199,6 +206,11 @@ class RecordingMonitor(MockMonitor):
             deps = sorted({_urn_name(u) for u in request.dependencies})
             self._recorder.note(request.type, request.name, _urn_name(parent) if parent else None, deps)
         return super().RegisterResource(request)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if _urn_type(request.urn) != "pulumi:pulumi:Stack":
+            self._recorder.note_outputs(_urn_name(request.urn), list(request.outputs.keys()))
+        return super().RegisterResourceOutputs(request)
 
 
 def install(
