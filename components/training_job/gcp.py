@@ -170,6 +170,16 @@ class TrainingJob(pulumi.ComponentResource):
             agent_key_grants=key_grants,
             grants=grants,
         )
+        # What the CD step passes to `gcloud ai custom-jobs create` (no Pulumi resource runs a Vertex job).
+        self.job_settings: dict[str, object] = {
+            "machine_type": args.instance_type or DEFAULT_MACHINE,
+            "replica_count": args.max_instances,
+            "timeout": f"{args.max_runtime_minutes * 60}s",  # scheduling.timeout: a runaway job stops
+            "strategy": "SPOT" if args.use_spot else "STANDARD",  # scheduling.strategy
+            "args": [
+                f"--hp={k}={v}" for k, v in sorted(args.hyperparameters.items())
+            ],  # app.train --hp NAME=VALUE
+        }
         self.training_role = sa.email
         self.training_image_uri = (
             pulumi.Output.from_input(args.image_uri)

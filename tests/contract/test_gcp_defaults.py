@@ -482,3 +482,9 @@ def test_ci_roles_limited_to_deploy_and_models(inv: Inventory) -> None:
     act_as = one(inv, "serviceaccount/iAMMember:IAMMember", "ci-act-as-training")["inputs"]
     assert act_as["role"] == "roles/iam.serviceAccountUser" and act_as["member"] == member
     assert inv["outputs"]["training_role"] in act_as["serviceAccountId"]
+
+
+def test_docs_config_reference_is_current() -> None:
+    from tricloud.config import reference_markdown
+
+    assert reference_markdown() in REPO.joinpath("docs", "gcp.md").read_text()
