@@ -80,19 +80,21 @@ FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 # ---- numpy (batches) ---------------------------------------------------------------------
 
 
+_NP_UNARY = {"log": np.log, "log1p": np.log1p}
+_NP_BINARY = {"div": np.divide, "sub": np.subtract}
+_PY_UNARY = {"log": "_log", "log1p": "_log1p"}
+_PY_BINARY = {"div": "/", "sub": "-"}
+
+
 def _np(e: Expr, frame: pd.DataFrame) -> np.ndarray:
     op, a = e.op, e.args
     if op == "col":
         s = frame[a[0]]
         return s.to_numpy(dtype=object) if s.dtype == object or s.dtype == "string" else s.to_numpy(float)
-    if op == "log":
-        return np.log(_np(a[0], frame).astype(float))
-    if op == "log1p":
-        return np.log1p(_np(a[0], frame).astype(float))
-    if op == "div":
-        return _np(a[0], frame).astype(float) / _np(a[1], frame).astype(float)
-    if op == "sub":
-        return _np(a[0], frame).astype(float) - _np(a[1], frame).astype(float)
+    if op in _NP_UNARY:
+        return _NP_UNARY[op](_np(a[0], frame).astype(float))
+    if op in _NP_BINARY:
+        return _NP_BINARY[op](_np(a[0], frame).astype(float), _np(a[1], frame).astype(float))
     if op == "least":
         return np.minimum(_np(a[0], frame).astype(float), a[1])
     if op == "eq":
@@ -115,14 +117,10 @@ def _py(e: Expr) -> str:
     op, a = e.op, e.args
     if op == "col":
         return f"r[{a[0]!r}]"
-    if op == "log":
-        return f"_log({_py(a[0])})"
-    if op == "log1p":
-        return f"_log1p({_py(a[0])})"
-    if op == "div":
-        return f"({_py(a[0])} / {_py(a[1])})"
-    if op == "sub":
-        return f"({_py(a[0])} - {_py(a[1])})"
+    if op in _PY_UNARY:
+        return f"{_PY_UNARY[op]}({_py(a[0])})"
+    if op in _PY_BINARY:
+        return f"({_py(a[0])} {_PY_BINARY[op]} {_py(a[1])})"
     if op == "least":
         return f"_min(float({_py(a[0])}), {a[1]!r})"
     if op == "eq":
