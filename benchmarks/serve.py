@@ -353,15 +353,12 @@ def print_table(
         print("\n| metric | ours |\n|---|---:|")
     for label, key, attr in rows:
         ours = med("ours", key, attr)
+        fmt = ".1f" if attr == "rps" else ".2f"
         if has_peer:
             peer = med("peer", key, attr)
-            print(
-                f"| {label} | {ours:.1f} | {peer:.1f} | {ours / peer:.2f} |"
-                if attr == "rps"
-                else f"| {label} | {ours:.2f} | {peer:.2f} | {ours / peer:.2f} |"
-            )
+            print(f"| {label} | {ours:{fmt}} | {peer:{fmt}} | {ours / peer:.3g} |")
         else:
-            print(f"| {label} | {ours:.1f} |" if attr == "rps" else f"| {label} | {ours:.2f} |")
+            print(f"| {label} | {ours:{fmt}} |")
     errors = sum(s.errors for by_key in metrics.values() for samples in by_key.values() for s in samples)
     print(f"\nnon-200 answers: {errors}")
 
