@@ -84,3 +84,18 @@ def test_malformed_catalog_names_field_and_value(tmp_path: Path, mutate, message
     _edit(directory / "aws.yaml", mutate)
     with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_catalog(directory)
+
+
+def test_wanted_meter_needs_a_refresh_record(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    _edit(directory / "gcp.yaml", lambda d: d["wanted"][0].pop("refresh"))
+    with pytest.raises(
+        CatalogError, match=r"wanted\[0\]\.refresh: a wanted meter needs the price API record"
+    ):
+        load_catalog(directory)
+
+
+def test_wanted_meters_are_not_prices(catalog: Catalog) -> None:
+    assert "aws/ap-south-1/AmazonS3/storage-standard" in catalog.wanted
+    assert catalog.find("aws", "ap-south-1", "AmazonS3", "storage-standard") is None
+    assert not set(catalog.wanted) & set(catalog.entries)

@@ -114,7 +114,7 @@ def test_refresh_updates_matching_entries_and_keeps_the_schema(catalog_copy: Pat
     lam = reloaded.find("aws", "ap-south-1", "AWSLambda", "requests")
     assert lam is not None and lam.tiers[0].usd == 0.00000021 and lam.read_date == "2026-11-30"
     assert lam.source.url.endswith("/AWSLambda/current/ap-south-1/index.json")
-    assert lam.source.read_via == "AWS Price List bulk offer file"
+    assert lam.source.read_via == "AWS Price List bulk offer file (provider unit: Requests)"
     assert lam.effective_date == "2026-11-01"
     duration = reloaded.find("aws", "ap-south-1", "AWSLambda", "duration-x86_64")
     assert duration is not None and len(duration.tiers) == 3  # the recorded file has all three tiers
@@ -186,3 +186,24 @@ def test_http_client_does_not_retry_client_errors_and_skips_dead_hosts() -> None
     with pytest.raises(RefreshError, match="unreachable earlier"):
         client.get_json("https://b.example/two")
     assert len(calls) == 2
+
+
+def test_refresh_fills_a_wanted_meter(catalog_copy: Path) -> None:
+    path = catalog_copy / "aws.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text + "  - {region: ap-south-1, service: AWSLambda, sku: duration-test, unit: GB-second,\n"
+        '     refresh: {offer: AWSLambda, usage_type_suffix: "Lambda-GB-Second"}}\n',
+        encoding="utf-8",
+    )
+    catalog = load_catalog(catalog_copy)
+    assert "aws/ap-south-1/AWSLambda/duration-test" in catalog.wanted
+    assert catalog.find("aws", "ap-south-1", "AWSLambda", "duration-test") is None  # not priced: "not found"
+    results = refresh(catalog, ["aws"], fetch=FakeApis(), today="2026-11-30")
+    assert "aws/ap-south-1/AWSLambda/duration-test" in results["aws"].updated
+    save_catalog(catalog, ["aws"])
+    reloaded = load_catalog(catalog_copy)
+    entry = reloaded.find("aws", "ap-south-1", "AWSLambda", "duration-test")
+    assert entry is not None and entry.free_tier is None and len(entry.tiers) == 3
+    assert "aws/ap-south-1/AWSLambda/duration-test" not in reloaded.wanted
+    assert "aws/ap-south-1/AmazonS3/storage-standard" in reloaded.wanted  # its offer file is not recorded

@@ -101,6 +101,33 @@ class PriceEntry:
 
 
 @dataclass(frozen=True)
+class WantedMeter:
+    """A meter the stacks need but whose price could not be read yet: `pricing refresh` fills it."""
+
+    cloud: str
+    region: str
+    service: str
+    sku: str
+    unit: str
+    description: str
+    refresh: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.cloud}/{self.region}/{self.service}/{self.sku}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "service": self.service,
+            "sku": self.sku,
+            "unit": self.unit,
+            "description": self.description,
+            "refresh": dict(self.refresh),
+        }
+
+
+@dataclass(frozen=True)
 class TierCharge:
     cost_usd: float
     priced_quantity: float
@@ -119,6 +146,7 @@ class Catalog:
     entries: dict[str, PriceEntry]
     fx: ExchangeRate
     directory: Path | None = None
+    wanted: dict[str, WantedMeter] = field(default_factory=dict)
 
     def find(self, cloud: str, region: str, service: str, sku: str) -> PriceEntry | None:
         """The entry for this meter in `region`, else the cloud's `global` entry, else None."""
@@ -135,8 +163,13 @@ class Catalog:
     def for_cloud(self, cloud: str) -> list[PriceEntry]:
         return [e for e in self.entries.values() if e.cloud == cloud]
 
+    def wanted_for(self, cloud: str) -> list[WantedMeter]:
+        return [w for w in self.wanted.values() if w.cloud == cloud]
+
     def replace_entry(self, entry: PriceEntry) -> None:
+        """Store a (re)priced entry; a wanted meter it prices is no longer wanted."""
         self.entries[entry.id] = entry
+        self.wanted.pop(entry.id, None)
 
     def with_fx(self, usd_inr: float | None, as_of: str | None) -> Catalog:
         if usd_inr is None and as_of is None:
@@ -147,7 +180,7 @@ class Catalog:
             as_of=as_of or self.fx.as_of,
             source="command-line override" if usd_inr is not None else self.fx.source,
         )
-        return Catalog(entries=self.entries, fx=fx, directory=self.directory)
+        return Catalog(entries=self.entries, fx=fx, directory=self.directory, wanted=self.wanted)
 
 
 def _need(data: dict[str, Any], key: str, where: str) -> Any:
@@ -241,7 +274,29 @@ def parse_entry(cloud: str, data: Any, where: str) -> PriceEntry:
     )
 
 
-def load_cloud_file(path: Path) -> list[PriceEntry]:
+def parse_wanted(cloud: str, data: Any, where: str) -> WantedMeter:
+    if not isinstance(data, dict):
+        raise CatalogError(f"{where}: expected a mapping, got {data!r}")
+    unknown = sorted(set(data) - {"region", "service", "sku", "unit", "description", "refresh"})
+    if unknown:
+        raise CatalogError(f"{where}: unknown field '{unknown[0]}' (value {data[unknown[0]]!r})")
+    refresh = data.get("refresh")
+    if not isinstance(refresh, dict) or not refresh:
+        raise CatalogError(
+            f"{where}.refresh: a wanted meter needs the price API record to read, got {refresh!r}"
+        )
+    return WantedMeter(
+        cloud=cloud,
+        region=str(_need(data, "region", where)),
+        service=str(_need(data, "service", where)),
+        sku=str(_need(data, "sku", where)),
+        unit=str(_need(data, "unit", where)),
+        description=str(data.get("description", "")),
+        refresh={str(k): str(v) for k, v in refresh.items()},
+    )
+
+
+def load_cloud_file(path: Path) -> tuple[list[PriceEntry], list[WantedMeter]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     where = path.name
     if not isinstance(data, dict):
@@ -258,22 +313,27 @@ def load_cloud_file(path: Path) -> list[PriceEntry]:
     entries = [
         parse_entry(cloud, raw, f"{where}: entries[{i}]") for i, raw in enumerate(data.get("entries") or [])
     ]
+    wanted = [
+        parse_wanted(cloud, raw, f"{where}: wanted[{i}]") for i, raw in enumerate(data.get("wanted") or [])
+    ]
     seen: set[str] = set()
-    for entry in entries:
-        if entry.id in seen:
-            raise CatalogError(f"{where}: duplicate entry {entry.id}")
-        seen.add(entry.id)
-    return entries
+    for item in [*entries, *wanted]:
+        if item.id in seen:
+            raise CatalogError(f"{where}: duplicate entry {item.id}")
+        seen.add(item.id)
+    return entries, wanted
 
 
 def load_catalog(directory: Path | None = None) -> Catalog:
     directory = directory or CATALOG_DIR
     entries: dict[str, PriceEntry] = {}
+    wanted: dict[str, WantedMeter] = {}
     for cloud in CLOUDS:
         path = directory / f"{cloud}.yaml"
         if path.exists():
-            for entry in load_cloud_file(path):
-                entries[entry.id] = entry
+            priced, missing = load_cloud_file(path)
+            entries.update((e.id, e) for e in priced)
+            wanted.update((w.id, w) for w in missing)
     fx_path = directory / "fx.yaml"
     if not fx_path.exists():
         raise CatalogError(f"{fx_path.name}: missing; the INR exchange rate is configured there")
@@ -281,17 +341,21 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     rate = _number(fx_raw.get("usd_inr"), "fx.yaml: usd_inr")
     assert rate is not None
     fx = ExchangeRate(usd_inr=rate, as_of=str(fx_raw.get("as_of", "")), source=str(fx_raw.get("source", "")))
-    return Catalog(entries=entries, fx=fx, directory=directory)
+    return Catalog(entries=entries, fx=fx, directory=directory, wanted=wanted)
 
 
-def write_cloud_file(path: Path, cloud: str, entries: list[PriceEntry], header: str = "") -> None:
+def write_cloud_file(
+    path: Path, cloud: str, entries: list[PriceEntry], wanted: list[WantedMeter], header: str = ""
+) -> None:
     """Rewrite one cloud's catalog file, keeping its leading comment block."""
-    doc = {
+    doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "cloud": cloud,
         "currency": "USD",
         "entries": [e.to_dict() for e in sorted(entries, key=lambda e: (e.region, e.service, e.sku))],
     }
+    if wanted:
+        doc["wanted"] = [w.to_dict() for w in sorted(wanted, key=lambda w: (w.region, w.service, w.sku))]
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
     path.write_text(header + body, encoding="utf-8")
 

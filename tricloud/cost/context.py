@@ -72,6 +72,11 @@ class PricingContext:
         entry = self.catalog.find(self.cloud, region or self.region, service, sku)
         if entry is None:
             wanted = f"{self.cloud}/{region or self.region}/{service}/{sku}"
+            hint = (
+                "; listed as wanted: `tricloud pricing refresh` reads it"
+                if wanted in self.catalog.wanted
+                else ""
+            )
             return CostComponent(
                 name=name,
                 unit=unit,
@@ -80,7 +85,7 @@ class PricingContext:
                 monthly_cost_usd=None,
                 usage_based=usage_based,
                 price_found=False,
-                note=(note + "; " if note else "") + f"price not found in catalog: {wanted}",
+                note=(note + "; " if note else "") + f"price not found in catalog: {wanted}{hint}",
             )
         free_used = 0.0
         free = entry.free_tier

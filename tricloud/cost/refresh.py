@@ -29,7 +29,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from tricloud.cost.catalogs import Catalog, PriceEntry, Source, Tier, leading_comments, write_cloud_file
+from tricloud.cost.catalogs import (
+    Catalog,
+    PriceEntry,
+    Source,
+    Tier,
+    WantedMeter,
+    leading_comments,
+    write_cloud_file,
+)
 
 AWS_OFFER_URL = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{offer}/current/{region}/index.json"
 AZURE_PRICES_URL = "https://prices.azure.com/api/retail/prices"
@@ -91,14 +99,25 @@ def _num(text: Any) -> float | None:
     return None if str(text) in ("Inf", "", "None") else float(text)
 
 
-def parse_aws_offer(doc: dict[str, Any], usage_type: str, operation: str | None = None) -> dict[str, Any]:
+def _usage_type_matches(actual: str, wanted: str, suffix: bool) -> bool:
+    # With suffix matching, 'ServerlessInf:Mem-2GB' matches 'APS3-ServerlessInf:Mem-2GB' (any region prefix).
+    return actual == wanted or (suffix and actual.endswith("-" + wanted))
+
+
+def parse_aws_offer(
+    doc: dict[str, Any], usage_type: str, operation: str | None = None, *, suffix: bool = False
+) -> dict[str, Any]:
     """Tiers, unit, effective date and rate code of the OnDemand price for one usage type."""
     skus = [
         sku
         for sku, product in (doc.get("products") or {}).items()
-        if product.get("attributes", {}).get("usagetype") == usage_type
+        if _usage_type_matches(str(product.get("attributes", {}).get("usagetype", "")), usage_type, suffix)
         and (operation is None or product.get("attributes", {}).get("operation") == operation)
     ]
+    if len({(doc.get("products") or {})[s].get("attributes", {}).get("usagetype") for s in skus}) > 1:
+        raise RefreshError(
+            f"AWS usage type suffix {usage_type!r} matches several usage types; use usage_type"
+        )
     on_demand = (doc.get("terms") or {}).get("OnDemand") or {}
     for sku in sorted(skus):
         for term in (on_demand.get(sku) or {}).values():
@@ -218,22 +237,38 @@ class RefreshResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _updated(entry: PriceEntry, parsed: dict[str, Any], url: str, via: str, today: str) -> PriceEntry:
+Target = PriceEntry | WantedMeter
+
+
+def _updated(target: Target, parsed: dict[str, Any], url: str, via: str, today: str) -> PriceEntry:
     tiers: tuple[Tier, ...] = parsed["tiers"]
+    source = Source(url=url, record_id=parsed["record_id"], read_via=via)
+    if isinstance(target, WantedMeter):
+        # Free tiers are not in the price APIs; a newly priced meter starts without one.
+        return PriceEntry(
+            cloud=target.cloud, region=target.region, service=target.service, sku=target.sku, unit=target.unit,
+            description=target.description, tiers=tiers, source=source, read_date=today,
+            effective_date=parsed.get("effective_date"), refresh=dict(target.refresh),
+        )  # fmt: skip
     # A grant the API encodes as a zero-priced first tier must not be applied twice.
-    free = None if tiers and tiers[0].usd == 0 and len(tiers) > 1 else entry.free_tier
+    free = None if tiers and tiers[0].usd == 0 and len(tiers) > 1 else target.free_tier
     return replace(
-        entry, tiers=tiers, free_tier=free, effective_date=parsed.get("effective_date"), read_date=today,
-        source=Source(url=url, record_id=parsed["record_id"], read_via=via),
+        target, tiers=tiers, free_tier=free, effective_date=parsed.get("effective_date"), read_date=today,
+        source=source,
     )  # fmt: skip
+
+
+def _targets(catalog: Catalog, cloud: str) -> list[Target]:
+    return [*catalog.for_cloud(cloud), *catalog.wanted_for(cloud)]
 
 
 def refresh_aws(catalog: Catalog, fetch: Fetch, today: str) -> RefreshResult:
     result = RefreshResult()
     cache: dict[str, Any] = {}
-    for entry in catalog.for_cloud("aws"):
+    for entry in _targets(catalog, "aws"):
         spec = entry.refresh
-        if not spec.get("offer") or not spec.get("usage_type"):
+        usage_type = spec.get("usage_type") or spec.get("usage_type_suffix")
+        if not spec.get("offer") or not usage_type:
             result.skipped.append((entry.id, "no refresh.offer/usage_type"))
             continue
         url = AWS_OFFER_URL.format(offer=spec["offer"], region=entry.region)
@@ -245,18 +280,21 @@ def refresh_aws(catalog: Catalog, fetch: Fetch, today: str) -> RefreshResult:
                     cache[url] = exc  # one failing offer file is fetched (and retried) once, not per entry
             if isinstance(cache[url], RefreshError):
                 raise cache[url]
-            parsed = parse_aws_offer(cache[url], spec["usage_type"], spec.get("operation"))
+            parsed = parse_aws_offer(
+                cache[url], usage_type, spec.get("operation"), suffix="usage_type" not in spec
+            )
         except RefreshError as exc:
             result.errors.append((entry.id, str(exc)))
             continue
-        catalog.replace_entry(_updated(entry, parsed, url, "AWS Price List bulk offer file", today))
+        via = f"AWS Price List bulk offer file (provider unit: {parsed['unit']})"
+        catalog.replace_entry(_updated(entry, parsed, url, via, today))
         result.updated.append(entry.id)
     return result
 
 
 def refresh_azure(catalog: Catalog, fetch: Fetch, today: str) -> RefreshResult:
     result = RefreshResult()
-    for entry in catalog.for_cloud("azure"):
+    for entry in _targets(catalog, "azure"):
         spec = entry.refresh
         if not spec.get("serviceName") or not spec.get("meterName"):
             result.skipped.append((entry.id, "no refresh.serviceName/meterName"))
@@ -286,7 +324,7 @@ def refresh_azure(catalog: Catalog, fetch: Fetch, today: str) -> RefreshResult:
 
 def refresh_gcp(catalog: Catalog, fetch: Fetch, today: str, api_key: str | None) -> RefreshResult:
     result = RefreshResult()
-    entries = catalog.for_cloud("gcp")
+    entries = _targets(catalog, "gcp")
     if not api_key:
         result.errors += [(e.id, "GOOGLE_API_KEY is not set") for e in entries if e.refresh]
         result.skipped += [(e.id, "no refresh.service/description") for e in entries if not e.refresh]
@@ -364,4 +402,4 @@ def save_catalog(catalog: Catalog, clouds: list[str]) -> None:
     for cloud in clouds:
         path = catalog.directory / f"{cloud}.yaml"
         header = leading_comments(path) if path.exists() else ""
-        write_cloud_file(path, cloud, catalog.for_cloud(cloud), header)
+        write_cloud_file(path, cloud, catalog.for_cloud(cloud), catalog.wanted_for(cloud), header)

@@ -59,6 +59,14 @@ def catalog_table(catalog: Catalog) -> str:
             f"| `{entry.id}` | {entry.unit} | {tiers} | {free} | <{entry.source.url}> | {entry.source.record_id or ''} "
             f"| {entry.effective_date or 'not stated'} | {entry.read_date} |"
         )
+    if catalog.wanted:
+        rows += [
+            "",
+            "Wanted (used by the stacks, price not read yet; `tricloud pricing refresh` reads them):",
+            "",
+        ]
+        rows += [f"- `{w.id}` ({w.unit}): {', '.join(f'{k}={v}' for k, v in w.refresh.items())}"
+                 for w in sorted(catalog.wanted.values(), key=lambda w: w.id)]  # fmt: skip
     fx = catalog.fx
     rows.append("")
     rows.append(f"Exchange rate: {fx.usd_inr} INR per USD, as of {fx.as_of}. {fx.source}")
