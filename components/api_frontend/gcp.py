@@ -40,7 +40,14 @@ from components.api_frontend.spec import (
 from components.api_frontend.spec import (
     ApiFrontend as Concept,
 )
-from components.data_lake.gcp import base_name, enable_services, region, secure_bucket, service_account_id
+from components.data_lake.gcp import (
+    base_name,
+    enable_services,
+    project_grant,
+    region,
+    secure_bucket,
+    service_account,
+)
 from components.model_endpoint.gcp import ModelEndpoint
 from components.naming import physical_name
 from components.observability.gcp import Observability
@@ -284,11 +291,8 @@ class ApiFrontend(pulumi.ComponentResource):
         )
 
         project = lake.project_id
-        fn_sa = serviceaccount.Account(
-            f"{name}-fn-sa",
-            account_id=service_account_id("api-fn"),
-            display_name="tricloud API function (predict only)",
-            opts=pulumi.ResourceOptions(parent=self),
+        fn_sa = service_account(
+            self, f"{name}-fn-sa", "api-fn", "tricloud API function (predict only)", lake=lake
         )
         # The narrowest grant Vertex allows: a role holding only `predict`, bound on this one endpoint.
         predict_role = projects.IAMCustomRole(
@@ -308,21 +312,12 @@ class ApiFrontend(pulumi.ComponentResource):
             member=fn_sa.member,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        build_sa = serviceaccount.Account(
-            f"{name}-build-sa",
-            account_id=service_account_id("api-build"),
-            display_name="tricloud API function build (Cloud Build)",
-            opts=pulumi.ResourceOptions(parent=self),
+        build_sa = service_account(
+            self, f"{name}-build-sa", "api-build", "tricloud API function build (Cloud Build)", lake=lake
         )
         # A dedicated build identity instead of the default compute account (which holds Editor on the project).
         build_grants = [
-            projects.IAMMember(
-                f"{name}-build-{short}",
-                project=project,
-                role=role,
-                member=build_sa.member,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            project_grant(self, f"{name}-build-{short}", project, role, build_sa.member)
             for short, role in (
                 ("logs", "roles/logging.logWriter"),
                 ("images", "roles/artifactregistry.writer"),  # the gcf-artifacts repository is made by GCF
@@ -378,11 +373,8 @@ class ApiFrontend(pulumi.ComponentResource):
             ),
         )
 
-        gw_sa = serviceaccount.Account(
-            f"{name}-gateway-sa",
-            account_id=service_account_id("api-gw"),
-            display_name="tricloud API Gateway backend caller",
-            opts=pulumi.ResourceOptions(parent=self),
+        gw_sa = service_account(
+            self, f"{name}-gateway-sa", "api-gw", "tricloud API Gateway backend caller", lake=lake
         )
         # Only the gateway may call the function (gen2 functions are Cloud Run services: run.invoker).
         invoker = cloudrunv2.ServiceIamMember(

@@ -22,7 +22,14 @@ import pulumi_gcp.vertex as vertex
 
 from components.ci_identity.spec import GITHUB_ISSUER, OUTPUTS, CiIdentityArgs
 from components.ci_identity.spec import CiIdentity as Concept
-from components.data_lake.gcp import MODELS_PREFIX, DataLake, base_name, enable_services, service_account_id
+from components.data_lake.gcp import (
+    MODELS_PREFIX,
+    DataLake,
+    base_name,
+    enable_services,
+    project_grant,
+    service_account,
+)
 from components.data_lake.spec import Zone
 from components.model_endpoint.gcp import ModelEndpoint
 from components.naming import physical_name
@@ -132,11 +139,12 @@ class CiIdentity(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        sa = serviceaccount.Account(
+        sa = service_account(
+            self,
             f"{name}-sa",
-            account_id=service_account_id("ci-deploy"),
-            display_name=f"tricloud deploy from GitHub ({args.github_repository})",
-            opts=after_apis,
+            "ci-deploy",
+            f"tricloud deploy from GitHub ({args.github_repository})",
+            lake=lake,
         )
         # Only identities from this pool with the pinned repository may impersonate the deploy account.
         impersonation = serviceaccount.IAMMember(
@@ -172,13 +180,7 @@ class CiIdentity(pulumi.ComponentResource):
                 member=sa.member,
                 opts=pulumi.ResourceOptions(parent=self),
             ),
-            projects.IAMMember(
-                f"{name}-models",
-                project=lake.project_id,
-                role=roles["models"].name,
-                member=sa.member,
-                opts=pulumi.ResourceOptions(parent=self),
-            ),
+            project_grant(self, f"{name}-models", lake.project_id, roles["models"].name, sa.member),
             # Training jobs run as the training account; CI may act as that account and no other.
             serviceaccount.IAMMember(
                 f"{name}-act-as-training",

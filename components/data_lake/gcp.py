@@ -78,6 +78,31 @@ def enable_services(
     }
 
 
+def service_account(
+    parent: pulumi.Resource, resource_name: str, role: str, display_name: str, *, lake: DataLake
+) -> serviceaccount.Account:
+    """One identity per workload, so each grant names exactly who may do what (after the lake enables IAM)."""
+    return serviceaccount.Account(
+        resource_name,
+        account_id=service_account_id(role),
+        display_name=display_name,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[lake.native.services["iam.googleapis.com"]]),
+    )
+
+
+def project_grant(
+    parent: pulumi.Resource,
+    resource_name: str,
+    project: pulumi.Input[str],
+    role: str,
+    member: pulumi.Input[str],
+) -> projects.IAMMember:
+    """A project-level role: only for permissions GCP offers at no narrower scope (each caller says why)."""
+    return projects.IAMMember(
+        resource_name, project=project, role=role, member=member, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
 def secure_bucket(
     resource_name: str,
     *,
@@ -169,7 +194,15 @@ class DataLake(pulumi.ComponentResource):
         self.project_number: pulumi.Output[str] = project.number
 
         services = enable_services(
-            self, name, ("storage.googleapis.com", "cloudkms.googleapis.com", "bigquery.googleapis.com")
+            self,
+            name,
+            # IAM too: every component that takes the lake creates service accounts and grants on it.
+            (
+                "storage.googleapis.com",
+                "cloudkms.googleapis.com",
+                "bigquery.googleapis.com",
+                "iam.googleapis.com",
+            ),
         )
         # Key rings and keys cannot be deleted on GCP: a destroy only schedules the key versions for destruction.
         key_ring = kms.KeyRing(

@@ -22,8 +22,9 @@ from components.data_lake.gcp import (
     DataLake,
     base_name,
     enable_services,
+    project_grant,
     region,
-    service_account_id,
+    service_account,
 )
 from components.data_lake.spec import Zone
 from components.spark_cluster.spec import OUTPUTS, SparkClusterArgs, SparkMode
@@ -85,20 +86,11 @@ class SparkCluster(pulumi.ComponentResource):
 
         services = enable_services(self, name, ("dataproc.googleapis.com", "compute.googleapis.com"))
         after_apis = pulumi.ResourceOptions(parent=self, depends_on=list(services.values()))
-        sa = serviceaccount.Account(
-            f"{name}-sa",
-            account_id=service_account_id("spark"),
-            display_name="tricloud Spark jobs (Dataproc)",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        sa = service_account(self, f"{name}-sa", "spark", "tricloud Spark jobs (Dataproc)", lake=lake)
         # Dataproc requires its worker role on the job's identity (agent heartbeat, staging); it is project-wide
         # by design. Data access is granted per zone by the lake below, not by this role.
-        worker = projects.IAMMember(
-            f"{name}-dataproc-worker",
-            project=lake.project_id,
-            role="roles/dataproc.worker",
-            member=sa.member,
-            opts=pulumi.ResourceOptions(parent=self),
+        worker = project_grant(
+            self, f"{name}-dataproc-worker", lake.project_id, "roles/dataproc.worker", sa.member
         )
         grants: tuple[pulumi.Resource, ...] = (
             worker,

@@ -22,9 +22,10 @@ from components.data_lake.gcp import (
     DataLake,
     base_name,
     enable_services,
+    project_grant,
     region,
     secure_bucket,
-    service_account_id,
+    service_account,
 )
 from components.data_lake.spec import Zone
 from components.tags import component_tags
@@ -73,7 +74,7 @@ class TrainingJob(pulumi.ComponentResource):
         labels = component_tags(CLOUD, Concept.name, args.tags)
         here = region()
         services = enable_services(
-            self, name, ("aiplatform.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com")
+            self, name, ("aiplatform.googleapis.com", "artifactregistry.googleapis.com")
         )
 
         # Service agents encrypt with the lake key on our behalf; they exist only once asked for.
@@ -89,12 +90,7 @@ class TrainingJob(pulumi.ComponentResource):
             lake.grant_key(f"{name}-key-{svc.split('.')[0]}", agent.member) for svc, agent in agents.items()
         )
 
-        sa = serviceaccount.Account(
-            f"{name}-sa",
-            account_id=service_account_id("train"),
-            display_name="tricloud Vertex training jobs",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[services["iam.googleapis.com"]]),
-        )
+        sa = service_account(self, f"{name}-sa", "train", "tricloud Vertex training jobs", lake=lake)
         staging = secure_bucket(
             f"{name}-staging",
             role="vertex-staging",
@@ -122,13 +118,8 @@ class TrainingJob(pulumi.ComponentResource):
                 member=sa.member,
                 opts=pulumi.ResourceOptions(parent=self),
             ),
-            projects.IAMMember(
-                f"{name}-log-writer",
-                project=lake.project_id,
-                role="roles/logging.logWriter",  # the job's stdout reaches Cloud Logging
-                member=sa.member,
-                opts=pulumi.ResourceOptions(parent=self),
-            ),
+            # The job's stdout reaches Cloud Logging; log writing exists only at project scope.
+            project_grant(self, f"{name}-log-writer", lake.project_id, "roles/logging.logWriter", sa.member),
         )
 
         repository = artifactregistry.Repository(
