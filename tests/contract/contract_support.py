@@ -1,0 +1,102 @@
+"""Shared by the contract tests: run each cloud's stack under Pulumi mocks once and keep what it registered.
+
+Each cloud's stack program runs once per session (`platform(cloud)`), recording every resource (the shared
+`RecordingMocks`) and every component's registered outputs (the monitor below). A cloud whose stack or mocks are
+missing fails with the reason; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from components.api_frontend.spec import ApiFrontend
+from components.ci_identity.spec import CiIdentity
+from components.data_lake.spec import DataLake
+from components.model_endpoint.spec import ModelEndpoint
+from components.observability.spec import Observability
+from components.spark_cluster.spec import SparkCluster
+from components.spec_base import Concept
+from components.training_job.spec import TrainingJob
+from tricloud.config import REGION_KEYS
+from tricloud.inventory import REPO_ROOT, run_program, stack_config
+from tricloud.mocks import RecordingMocks, RecordingMonitor
+
+CONCEPTS: tuple[type[Concept], ...] = (
+    Observability,
+    DataLake,
+    SparkCluster,
+    TrainingJob,
+    ModelEndpoint,
+    ApiFrontend,
+    CiIdentity,
+)
+
+
+class OutputsMonitor(RecordingMonitor):
+    """Also records what each component passes to `register_outputs` (the mocks never see it)."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.registered: dict[tuple[str, str], set[str]] = {}
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        _, _, type_, name = request.urn.split("::", 3)
+        self.registered[(type_.split("$")[-1], name)] = set(request.outputs.fields.keys())
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass(frozen=True)
+class Platform:
+    cloud: str
+    region: str
+    resources: list[dict[str, Any]]
+    registered_outputs: dict[tuple[str, str], set[str]]
+    stack_outputs: dict[str, Any]
+
+    def components(self) -> dict[str, list[str]]:
+        """Component type -> names of its instances."""
+        out: dict[str, list[str]] = {}
+        for r in self.resources:
+            if r["type"].startswith("tricloud:"):
+                out.setdefault(r["type"], []).append(r["name"])
+        return out
+
+
+_CACHE: dict[str, Platform] = {}
+
+
+def require_stack(cloud: str) -> None:
+    """Fail (never skip) when a cloud's stack is not there yet: the contract covers all three."""
+    missing = [
+        p
+        for p in (
+            f"stacks/{cloud}/__main__.py",
+            f"stacks/{cloud}/Pulumi.dev.yaml",
+            f"tricloud/mocks/{cloud}.py",
+        )
+        if not (REPO_ROOT / p).is_file()
+    ]
+    if missing:
+        pytest.fail(f"the {cloud} stack is incomplete: missing {', '.join(missing)}", pytrace=False)
+
+
+def platform(cloud: str) -> Platform:
+    """Run stacks/<cloud> under mocks once per session."""
+    if cloud not in _CACHE:
+        require_stack(cloud)
+        values = stack_config(cloud)
+        region = str(values.get(REGION_KEYS[cloud], ""))
+        mocks = RecordingMocks(cloud, region)
+        monitor = OutputsMonitor(mocks)
+        outputs = run_program(cloud, "dev", mocks, config=values, monitor=monitor)
+        _CACHE[cloud] = Platform(
+            cloud=cloud,
+            region=region,
+            resources=mocks.sorted_resources(),
+            registered_outputs=dict(monitor.registered),
+            stack_outputs=dict(outputs),
+        )
+    return _CACHE[cloud]
