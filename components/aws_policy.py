@@ -106,11 +106,33 @@ def inline_policy(
     )
 
 
+def arn(ctx: AwsContext, service: str, *resource: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`arn:<partition>:<service>:<region>:<account>:<resource...>` of this stack's account and region."""
+    return pulumi.Output.concat(
+        "arn:", ctx.partition, ":", service, ":", ctx.region, ":", ctx.account_id, ":", *resource
+    )
+
+
+def key_admin_statement(ctx: AwsContext) -> Statement:
+    """The account root may administer a KMS key: delegates to IAM, so only principals whose own policies name the
+    key may use it (and the key can never become unmanageable)."""
+    root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
+    return {
+        "Sid": "AccountAdmin",
+        "Effect": "Allow",
+        "Principal": {"AWS": root},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def log_group_arn(ctx: AwsContext, name: str) -> pulumi.Output[str]:
+    return arn(ctx, "logs", "log-group:", name)
+
+
 def logs_statement(ctx: AwsContext, log_group_prefix: str) -> Statement:
     """Write to the log groups under one prefix only."""
-    arn = pulumi.Output.concat(
-        "arn:", ctx.partition, ":logs:", ctx.region, ":", ctx.account_id, ":log-group:", log_group_prefix, "*"
-    )
+    arn = log_group_arn(ctx, log_group_prefix + "*")
     return statement(
         ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
         [arn, pulumi.Output.concat(arn, ":log-stream:*")],

@@ -90,9 +90,7 @@ class CiIdentity(pulumi.ComponentResource):
         prefix = physical_name("aws:sagemaker", project, stack)
 
         def sm_arn(kind: str, suffix: str) -> pulumi.Output[str]:
-            return pulumi.Output.concat(
-                "arn:", ctx.partition, ":sagemaker:", ctx.region, ":", ctx.account_id, ":", kind, "/", suffix
-            )
+            return pol.arn(ctx, "sagemaker", kind, "/", suffix)
 
         statements = [
             pol.statement(

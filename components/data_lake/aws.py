@@ -181,15 +181,9 @@ class DataLake(pulumi.ComponentResource):
             parent=self,
             description="Glue crawler: read the curated zone, write its own catalog database",
         )
-        catalog_arn = pulumi.Output.concat(
-            "arn:", ctx.partition, ":glue:", ctx.region, ":", ctx.account_id, ":catalog"
-        )
-        db_arn = pulumi.Output.concat(
-            "arn:", ctx.partition, ":glue:", ctx.region, ":", ctx.account_id, ":database/", database.name
-        )
-        table_arn = pulumi.Output.concat(
-            "arn:", ctx.partition, ":glue:", ctx.region, ":", ctx.account_id, ":table/", database.name, "/*"
-        )
+        catalog_arn = pol.arn(ctx, "glue", "catalog")
+        db_arn = pol.arn(ctx, "glue", "database/", database.name)
+        table_arn = pol.arn(ctx, "glue", "table/", database.name, "/*")
         self.grant_read(crawler_role, zone=Zone.CURATED, parent=self)
         pol.inline_policy(
             f"{name}-crawler-catalog",
@@ -214,7 +208,11 @@ class DataLake(pulumi.ComponentResource):
                     sid="OwnDatabaseOnly",
                 ),
                 pol.logs_statement(ctx, "/aws-glue/crawlers"),
-                pol.statement(["logs:AssociateKmsKey"], ["*"], sid="EncryptCrawlerLogs"),
+                pol.statement(
+                    ["logs:AssociateKmsKey"],
+                    [pol.log_group_arn(ctx, "/aws-glue/crawlers*")],
+                    sid="EncryptCrawlerLogs",
+                ),
                 pol.kms_use_statement(key.arn, encrypt=True),
             ],
             parent=self,
@@ -339,18 +337,10 @@ class DataLake(pulumi.ComponentResource):
     # --- building blocks ---------------------------------------------------------------------------------------
 
     def _key_policy(self, ctx: pol.AwsContext) -> pulumi.Output[str]:
-        root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
         logs_principal = pulumi.Output.concat("logs.", ctx.region, ".", ctx.dns_suffix)
         return pol.document(
             [
-                # Delegates to IAM: only principals whose own policies name this key may use it.
-                {
-                    "Sid": "AccountAdmin",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                pol.key_admin_statement(ctx),
                 {
                     "Sid": "CloudWatchLogsOfThisAccount",
                     "Effect": "Allow",
@@ -364,11 +354,7 @@ class DataLake(pulumi.ComponentResource):
                     ],
                     "Resource": "*",
                     "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                                "arn:", ctx.partition, ":logs:", ctx.region, ":", ctx.account_id, ":*"
-                            )
-                        }
+                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": pol.arn(ctx, "logs", "*")}
                     },
                 },
             ]

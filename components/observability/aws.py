@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
@@ -24,6 +24,16 @@ from components.observability.spec import Observability as Concept
 from components.tags import component_tags
 
 US_PER_MS = 1000  # SageMaker reports ModelLatency in microseconds
+
+
+class Rule(NamedTuple):
+    """One alarm: name suffix, metric, statistic (Sum, Average, ... or a percentile like p99), threshold."""
+
+    role: str
+    metric: str
+    statistic: str
+    threshold: int
+    description: str
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,6 @@ class Observability(pulumi.ComponentResource):
         ctx = pol.context(self)
         self._region = ctx.region
         child = pulumi.ResourceOptions(parent=self)
-        root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
         key = kms.Key(
             f"{name}-key",
             description=f"{self._project}-{self._stack} alert topic",
@@ -61,13 +70,7 @@ class Observability(pulumi.ComponentResource):
             # CloudWatch must encrypt what it publishes; an AWS-managed SNS key cannot grant it that.
             policy=pol.document(
                 [
-                    {
-                        "Sid": "AccountAdmin",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": root},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
+                    pol.key_admin_statement(ctx),
                     {
                         "Sid": "CloudWatchAlarmsOfThisAccount",
                         "Effect": "Allow",
@@ -113,26 +116,6 @@ class Observability(pulumi.ComponentResource):
         """
         a = self._args
         dims = {"EndpointName": endpoint_name, "VariantName": variant_name}
-        alarms = [
-            self._alarm(
-                f"{label}-5xx",
-                namespace="AWS/SageMaker",
-                metric="Invocation5XXErrors",
-                dims=dims,
-                threshold=a.endpoint_5xx_threshold,
-                statistic="Sum",
-                description="Model container errors: a new model that fails rolls back",
-            ),
-            self._alarm(
-                f"{label}-latency-p99",
-                namespace="AWS/SageMaker",
-                metric="ModelLatency",
-                dims=dims,
-                threshold=a.model_latency_p99_ms * US_PER_MS,
-                extended_statistic="p99",
-                description=f"p99 model latency above {a.model_latency_p99_ms} ms",
-            ),
-        ]
         self._widgets.append(
             self._widget(
                 f"Endpoint {endpoint_name}",
@@ -141,7 +124,16 @@ class Observability(pulumi.ComponentResource):
                 dims,
             )
         )
-        return alarms
+        return self._alarms(
+            "AWS/SageMaker",
+            dims,
+            [
+                Rule(f"{label}-5xx", "Invocation5XXErrors", "Sum", a.endpoint_5xx_threshold,
+                     "Model container errors: a new model that fails rolls back"),
+                Rule(f"{label}-latency-p99", "ModelLatency", "p99", a.model_latency_p99_ms * US_PER_MS,
+                     f"p99 model latency above {a.model_latency_p99_ms} ms"),
+            ],
+        )  # fmt: skip
 
     def watch_api(
         self, api_id: pulumi.Input[str], stage: str, function_name: pulumi.Input[str]
@@ -150,35 +142,20 @@ class Observability(pulumi.ComponentResource):
         a = self._args
         api_dims = {"ApiId": api_id, "Stage": stage}
         fn_dims = {"FunctionName": function_name}
-        alarms = [
-            self._alarm(
-                "api-5xx",
-                namespace="AWS/ApiGateway",
-                metric="5xx",
-                dims=api_dims,
-                threshold=a.api_5xx_threshold,
-                statistic="Sum",
-                description="API answers 5xx to callers",
-            ),
-            self._alarm(
-                "function-errors",
-                namespace="AWS/Lambda",
-                metric="Errors",
-                dims=fn_dims,
-                threshold=a.function_error_threshold,
-                statistic="Sum",
-                description="Handler errors (unhandled exceptions, timeouts)",
-            ),
-            self._alarm(
-                "function-throttles",
-                namespace="AWS/Lambda",
-                metric="Throttles",
-                dims=fn_dims,
-                threshold=a.function_throttle_threshold,
-                statistic="Sum",
-                description="Reserved concurrency is too low for the traffic",
-            ),
-        ]
+        alarms = self._alarms(
+            "AWS/ApiGateway",
+            api_dims,
+            [Rule("api-5xx", "5xx", "Sum", a.api_5xx_threshold, "API answers 5xx to callers")],
+        ) + self._alarms(
+            "AWS/Lambda",
+            fn_dims,
+            [
+                Rule("function-errors", "Errors", "Sum", a.function_error_threshold,
+                     "Handler errors (unhandled exceptions, timeouts)"),
+                Rule("function-throttles", "Throttles", "Sum", a.function_throttle_threshold,
+                     "Reserved concurrency is too low for the traffic"),
+            ],
+        )  # fmt: skip
         self._widgets.append(
             self._widget(
                 "API", "AWS/ApiGateway", [("Count", "Sum"), ("5xx", "Sum"), ("Latency", "p99")], api_dims
@@ -216,42 +193,37 @@ class Observability(pulumi.ComponentResource):
 
     # --- building blocks ---------------------------------------------------------------------------------------
 
-    def _alarm(
-        self,
-        role: str,
-        *,
-        namespace: str,
-        metric: str,
-        dims: dict[str, pulumi.Input[str]],
-        threshold: int,
-        description: str,
-        statistic: str | None = None,
-        extended_statistic: str | None = None,
-    ) -> cloudwatch.MetricAlarm:
+    def _alarms(
+        self, namespace: str, dims: dict[str, pulumi.Input[str]], rules: list[Rule]
+    ) -> list[cloudwatch.MetricAlarm]:
         if self._published:
             raise RuntimeError("watch_* after the dashboard was published: call watch_api last")
         a = self._args
-        alarm = cloudwatch.MetricAlarm(
-            f"{self.pulumi_resource_name}-{role}",
-            name=physical_name("aws:generic", self._project, self._stack, role),
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dims,
-            statistic=statistic,
-            extended_statistic=extended_statistic,
-            period=a.period_seconds,
-            evaluation_periods=a.evaluation_periods,
-            threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",  # no traffic is not an incident (serverless idles at zero)
-            alarm_actions=[self._topic.arn],
-            ok_actions=[self._topic.arn],  # the all-clear is news too
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.native.alarms.append(alarm)
-        return alarm
+        alarms = []
+        for r in rules:
+            percentile = r.statistic.startswith("p")
+            alarm = cloudwatch.MetricAlarm(
+                f"{self.pulumi_resource_name}-{r.role}",
+                name=physical_name("aws:generic", self._project, self._stack, r.role),
+                alarm_description=r.description,
+                namespace=namespace,
+                metric_name=r.metric,
+                dimensions=dims,
+                statistic=None if percentile else r.statistic,
+                extended_statistic=r.statistic if percentile else None,
+                period=a.period_seconds,
+                evaluation_periods=a.evaluation_periods,
+                threshold=r.threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",  # no traffic is not an incident (serverless idles at zero)
+                alarm_actions=[self._topic.arn],
+                ok_actions=[self._topic.arn],  # the all-clear is news too
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.native.alarms.append(alarm)
+            alarms.append(alarm)
+        return alarms
 
     def _widget(
         self, title: str, namespace: str, metrics: list[tuple[str, str]], dims: dict[str, pulumi.Input[str]]

@@ -59,9 +59,12 @@ def test_function_settings_environment_tracing_and_log_group_first(mocks: Record
         }
         assert i["tracingConfig"] == {"mode": "Active"}
         assert i["kmsKeyArn"] == KEY_ARN
-        assert i["code"] == {
-            "archive": {"app": {"file_archive": "app"}}
-        }  # the repository's app/ at app/ in the zip
+        archive = i["code"]["archive"]  # the repository's app/ at app/ in the zip, without caches
+        assert archive["app/frontend/aws_lambda.py"] == {"file_asset": "app/frontend/aws_lambda.py"}
+        assert {"app/__init__.py", "app/frontend/core.py", "app/schema.py", "app/market.py"} <= set(archive)
+        assert all(
+            k.startswith("app/") and "__pycache__" not in k and not k.endswith(".pyc") for k in archive
+        )
         logs = mocks.one("aws:cloudwatch/logGroup:LogGroup", "api-function-logs").inputs
         assert logs["name"] == "/aws/lambda/tricloud-aws-dev-api" and logs["retentionInDays"] == 30
         assert "api-function-logs" in fn.depends_on
