@@ -6,6 +6,7 @@ the other `components/*/gcp.py` import them from here, so the secure defaults li
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -31,6 +32,10 @@ KEY_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 CURATED_TABLE_PREFIX = "listings"
 # Where app.features writes rejected rows and where trained models land (the CD step reads models/latest/).
 MODELS_PREFIX = "models/"
+PARTITION_COLUMN = (
+    "city"  # app.features.job.PARTITION_COLUMN (that module needs pyspark, so it is not imported)
+)
+BIGQUERY_TYPES = {"string": "STRING", "integer": "INTEGER", "number": "FLOAT"}
 ACCESS_LOG_RETENTION_DAYS = 365  # a year of access logs covers the usual audit window
 
 
@@ -40,6 +45,19 @@ def region() -> str:
     if not value:
         raise InvalidArgs("gcp:region", value, "is required (pulumi config set gcp:region asia-south1)")
     return value
+
+
+def curated_schema() -> list[dict[str, str]]:
+    """BigQuery columns of the curated Parquet: the listing fields as app.features types them (integers are
+    cast to int, numbers to double). The f_* feature columns stay in the files for training; the table declares
+    the fields analysts query. The partition column comes from the path, not the schema."""
+    from app.schema import TRAINING_FIELDS
+
+    return [
+        {"name": f.name, "type": BIGQUERY_TYPES[f.kind], "mode": "NULLABLE", "description": f.description}
+        for f in TRAINING_FIELDS
+        if f.name != PARTITION_COLUMN
+    ]
 
 
 def project() -> str:
@@ -324,11 +342,16 @@ class DataLake(pulumi.ComponentResource):
             description="Curated listings Parquet written by app.features, partitioned by city",
             external_data_configuration=bigquery.TableExternalDataConfigurationArgs(
                 source_format="PARQUET",
-                autodetect=True,  # Parquet carries its schema; the feature job owns it
+                # An explicit schema, not autodetect: the table is created before the feature job has written
+                # any file, and schema detection needs one.
+                autodetect=False,
+                schema=json.dumps(curated_schema()),
                 source_uris=curated.name.apply(lambda b: [f"gs://{b}/{CURATED_TABLE_PREFIX}/*"]),
                 hive_partitioning_options=bigquery.TableExternalDataConfigurationHivePartitioningOptionsArgs(
-                    mode="AUTO",
-                    source_uri_prefix=curated.name.apply(lambda b: f"gs://{b}/{CURATED_TABLE_PREFIX}/"),
+                    mode="CUSTOM",
+                    source_uri_prefix=curated.name.apply(
+                        lambda b: f"gs://{b}/{CURATED_TABLE_PREFIX}/{{{PARTITION_COLUMN}:STRING}}"
+                    ),
                 ),
             ),
             deletion_protection=not args.force_destroy,

@@ -208,10 +208,29 @@ def test_dataset_cmek_private_and_external_parquet_table(inv: Inventory) -> None
     table = one(inv, "bigquery/table:Table")["inputs"]
     ext = table["externalDataConfiguration"]
     curated = inv["outputs"]["curated_uri"]
-    assert ext["sourceFormat"] == "PARQUET"
+    assert ext["sourceFormat"] == "PARQUET" and ext["autodetect"] is False
     assert ext["sourceUris"] == [f"{curated}listings/*"]
-    assert ext["hivePartitioningOptions"] == {"mode": "AUTO", "sourceUriPrefix": f"{curated}listings/"}
+    assert ext["hivePartitioningOptions"] == {
+        "mode": "CUSTOM",
+        "sourceUriPrefix": f"{curated}listings/{{city:STRING}}",
+    }
     assert table["deletionProtection"] is True
+    columns = {c["name"]: c["type"] for c in json.loads(ext["schema"])}
+    assert columns["price_inr"] == "FLOAT" and columns["bedrooms"] == "INTEGER" and "city" not in columns
+
+
+def test_partition_column_matches_the_feature_job() -> None:
+    from components.data_lake.gcp import PARTITION_COLUMN
+
+    job = ast.parse(REPO.joinpath("app", "features", "job.py").read_text())
+    assigned = {
+        t.id: n.value.value
+        for n in job.body
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    assert assigned["PARTITION_COLUMN"] == PARTITION_COLUMN
 
 
 @pytest.fixture
