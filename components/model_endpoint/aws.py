@@ -109,7 +109,9 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "model_data_url": model_data,
                 "mode": "SingleModel",
             },
-            enable_network_isolation=True,  # the model container cannot call out: no exfiltration path
+            # Instances: the container cannot call out (no exfiltration path). Serverless Inference lists network
+            # isolation among its feature exclusions, so it stays off there (the container has no VPC either way).
+            enable_network_isolation=args.mode is EndpointMode.INSTANCE,
             tags=tags,
             opts=child,
         )

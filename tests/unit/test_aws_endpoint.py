@@ -39,7 +39,7 @@ def test_config_uses_the_lake_key_capture_to_the_lake_and_serverless_sizing(mock
             model["primaryContainer"]["image"]
             == "123456789012.dkr.ecr.ap-south-1.amazonaws.com/tricloud-aws-dev:latest"
         )
-        assert model["enableNetworkIsolation"] is True
+        assert model["enableNetworkIsolation"] is False  # a serverless feature exclusion
         assert variant["modelName"] == mocks.one("aws:sagemaker/model:Model").id
 
     return settled(check)
@@ -105,6 +105,7 @@ def test_instance_mode_has_target_tracking_autoscaling(mocks: RecordingMocks):
         (variant,) = mocks.one(CONFIG).inputs["productionVariants"]
         assert variant["instanceType"] == "ml.c5.large" and variant["initialInstanceCount"] == 2
         assert "serverlessConfig" not in variant
+        assert mocks.one("aws:sagemaker/model:Model").inputs["enableNetworkIsolation"] is True
         target = mocks.one("aws:appautoscaling/target:Target").inputs
         assert target["resourceId"] == f"endpoint/{ENDPOINT}/variant/primary"
         assert target["scalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
