@@ -1,0 +1,304 @@
+"""The local engine: run the stack program under mocks whose `new_resource` creates each resource in the emulator.
+
+Pulumi mocks have no diff, update or delete, so those are this engine's: every resource's normalised inputs are
+hashed and compared with the state file; unchanged resources return their stored id and outputs, changed ones are
+updated in place or replaced, and resources the program no longer registers are deleted after the run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+
+from tricloud.engine.archive import input_hash, normalize
+from tricloud.engine.emulator import Emulator
+from tricloud.engine.handlers import HANDLERS, Ctx, Replace, Resource
+from tricloud.engine.handlers.base import new_autoname
+from tricloud.engine.state import Entry, State, StateError, default_path, key_of
+from tricloud.mocks import RecordingMocks, scrub
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMPONENT_PREFIX = "tricloud:"
+
+
+class UnhandledResourceType(Exception):
+    def __init__(self, type_token: str, name: str) -> None:
+        super().__init__(
+            f"no local handler for {type_token} (resource {name!r}): the local engine cannot create it. "
+            f"Add one to tricloud/engine/handlers, or change the stack config so it is not used."
+        )
+        self.type_token, self.name = type_token, name
+
+
+class StaleState(StateError):
+    """The state file describes resources of an emulator that is gone or different."""
+
+
+@dataclass(frozen=True)
+class Event:
+    action: str  # create | update | replace | unchanged | delete | record
+    type: str
+    name: str
+    seconds: float
+    deviations: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    counts: dict[str, int] = field(default_factory=dict)
+    deviations: list[tuple[str, str, str]] = field(default_factory=list)  # (type, name, message)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def count(self, action: str) -> int:
+        return self.counts.get(action, 0)
+
+    def summary(self) -> str:
+        parts = [f"{self.count('create')} to create"]
+        for action in ("update", "replace", "delete"):
+            if self.count(action):
+                parts.append(
+                    f"{self.count(action)} {action}d"
+                    if action != "delete"
+                    else f"{self.count(action)} deleted"
+                )
+        parts.append(f"{self.count('unchanged')} unchanged")
+        return ", ".join(parts)
+
+
+class EngineMocks(RecordingMocks):
+    """The recording mocks with `create` answered by the emulator."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.cloud, engine.region)
+        self.engine = engine
+
+    def meta(self, typ: str, name: str) -> tuple[str | None, list[str]]:
+        with self._lock:
+            return self._meta.get((typ, name), (None, []))
+
+    def create(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return self.engine.apply_resource(args)
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            self.engine.record_component(args)
+        return super().new_resource(args)
+
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        result, deps = super().call(args)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            ident = self.engine.emulator.client("sts").get_caller_identity()
+            result = {**result, "accountId": ident["Account"], "arn": ident["Arn"], "userId": ident["UserId"]}
+        return result, deps
+
+
+class Engine:
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        cloud: str = "aws",
+        stack: str = "dev",
+        state_path: Path | None = None,
+        config: dict[str, Any] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        before_change: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        from tricloud.config import REGION_KEYS
+        from tricloud.inventory import stack_config
+
+        self.emulator = emulator
+        self.cloud, self.stack = cloud, stack
+        self.config = dict(config) if config is not None else stack_config(cloud, stack)
+        self.region = str(self.config.get(REGION_KEYS[cloud], emulator.region))
+        self.state_path = state_path or default_path(REPO_ROOT, cloud, stack)
+        self.on_event = on_event or (lambda e: None)
+        # Tests inject faults here: called with (action, type, name) before any emulator call for a change.
+        self.before_change = before_change or (lambda action, typ, name: None)
+        self._lock = threading.Lock()
+        self._ctx: Ctx | None = None
+
+    # --- shared ---
+
+    def ctx(self) -> Ctx:
+        if self._ctx is None:
+            self._ctx = Ctx(self.emulator, self.region, self.emulator.account_id())
+        return self._ctx
+
+    def _emit(
+        self, action: str, typ: str, name: str, started: float, deviations: list[str] | tuple = ()
+    ) -> None:
+        with self._lock:
+            self.result.counts[action] = self.result.counts.get(action, 0) + 1
+            self.result.deviations.extend((typ, name, d) for d in deviations)
+        self.on_event(Event(action, typ, name, time.perf_counter() - started, tuple(deviations)))
+
+    def check_state(self, state: State) -> None:
+        """Refuse a state file written for another emulator; forget resources the emulator lost."""
+        if not state.entries:
+            return
+        old = state.emulator
+        here = self.emulator.describe()
+        if old.get("in_process") and old.get("pid") != os.getpid():
+            raise StaleState(
+                f"{self.state_path} was written by an in-process moto (pid {old.get('pid')}) that ended with its "
+                f"process, so its {len(state.entries)} resources no longer exist. Run `tricloud destroy "
+                f"{self.cloud} --local` to forget them (or delete the file), then run again."
+            )
+        if old.get("moto_url") and old.get("moto_url") != here["moto_url"]:
+            raise StaleState(
+                f"{self.state_path} belongs to the emulator at {old.get('moto_url')}, not {here['moto_url']}: "
+                f"pass --endpoint {old.get('moto_url')} or run `tricloud destroy {self.cloud} --local` first."
+            )
+        checked = missing = 0
+        for e in state.ordered():
+            handler = HANDLERS.get(e.type)
+            if not e.custom or handler is None or type(handler).exists is Handler_exists:
+                continue
+            checked += 1
+            if not handler.exists(self.ctx(), e):
+                missing += 1
+                state.remove(e.key)  # drift: the emulator lost it; this run creates it again
+        if checked and missing == checked:
+            raise StaleState(
+                f"{self.state_path}: none of its resources exist in the emulator at {here['moto_url']} (it was "
+                f"restarted?). Run `tricloud destroy {self.cloud} --local` to forget them, then run again."
+            )
+
+    # --- apply ---
+
+    def apply(self) -> Result:
+        from tricloud.inventory import run_program
+
+        started = time.perf_counter()
+        self.result = Result()
+        self.state = State.load(self.state_path)
+        self.check_state(self.state)
+        self.state.emulator = self.emulator.describe()
+        self.seen: set[str] = set()
+        self.deferred: list[Entry] = []
+        self.mocks = EngineMocks(self)
+        outputs = run_program(self.cloud, self.stack, self.mocks, config=self.config)
+        # Resources the program no longer registers, then the old halves of create-before-delete replacements.
+        gone = [e for e in self.state.ordered() if e.key not in self.seen]
+        for e in sorted(gone, key=lambda e: -e.order) + self.deferred:
+            self._delete(e)
+        self.state.outputs = scrub(outputs)
+        self.state.save()
+        self.result.outputs = outputs
+        self.result.seconds = time.perf_counter() - started
+        return self.result
+
+    def record_component(self, args: MockResourceArgs) -> None:
+        """Component resources are recorded (their place in the tree), never created."""
+        key = key_of(args.typ, args.name)
+        with self._lock:
+            self.seen.add(key)
+        if self.state.get(key) is None:
+            parent, deps = self.mocks.meta(args.typ, args.name)
+            self.state.put(
+                Entry(
+                    args.typ,
+                    args.name,
+                    f"{args.name}-component",
+                    {},
+                    "",
+                    deps,
+                    parent,
+                    self.state.next_order(),
+                    False,
+                )
+            )
+        self._emit("record", args.typ, args.name, time.perf_counter())
+
+    def apply_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        started = time.perf_counter()
+        typ, name = args.typ, args.name
+        handler = HANDLERS.get(typ)
+        if handler is None:
+            raise UnhandledResourceType(typ, name)
+        key = key_of(typ, name)
+        with self._lock:
+            self.seen.add(key)
+        inputs = normalize(dict(args.inputs))
+        digest = input_hash(inputs)
+        old = self.state.get(key)
+        parent, deps = self.mocks.meta(typ, name)
+        if old is not None and old.input_hash == digest:
+            self._emit("unchanged", typ, name, started)
+            return old.id, old.outputs
+        r = Resource(
+            typ, name, inputs, autoname=(old.autoname if old and old.autoname else new_autoname(name))
+        )
+        ctx = self.ctx()
+        if old is None:
+            action = "create"
+            self.before_change(action, typ, name)
+            rid, outputs = self._create(handler, ctx, r)
+            order = self.state.next_order()
+        else:
+            try:
+                action = "update"
+                self.before_change(action, typ, name)
+                rid, outputs = handler.update(ctx, r, old)
+                order = old.order
+            except Replace:
+                action = "replace"
+                if handler.create_before_delete:
+                    r.autoname = new_autoname(name)
+                    rid, outputs = self._create(handler, ctx, r)
+                    self.state.put(Entry(**{**old.__dict__, "name": f"{name}~replaced-{old.id}"}))
+                    self.deferred.append(self.state.get(key_of(typ, f"{name}~replaced-{old.id}")))  # type: ignore[arg-type]
+                else:
+                    handler.delete(ctx, old)
+                    self.state.remove(key)
+                    rid, outputs = self._create(handler, ctx, r)
+                order = self.state.next_order()
+        self.state.put(
+            Entry(typ, name, rid, outputs, digest, deps, parent, order, True, list(r.deviations), r.autoname)
+        )
+        self._emit(action, typ, name, started, r.deviations)
+        return rid, outputs
+
+    @staticmethod
+    def _create(handler: Any, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        return handler.create(ctx, r)
+
+    # --- destroy ---
+
+    def _delete(self, e: Entry) -> None:
+        started = time.perf_counter()
+        if e.custom:
+            handler = HANDLERS.get(e.type)
+            if handler is None:
+                raise UnhandledResourceType(e.type, e.name)
+            self.before_change("delete", e.type, e.name)
+            e.deviations = []
+            handler.delete(self.ctx(), e)
+        self.state.remove(e.key)
+        if e.custom:
+            self._emit("delete", e.type, e.name, started, e.deviations)
+
+    def destroy(self) -> Result:
+        """Delete every resource in reverse creation order (a resource is created after all it depends on)."""
+        started = time.perf_counter()
+        self.result = Result()
+        self.state = State.load(self.state_path)
+        for e in sorted(self.state.ordered(), key=lambda e: -e.order):
+            self._delete(e)
+        self.state.delete_file()
+        self.result.seconds = time.perf_counter() - started
+        return self.result
+
+
+from tricloud.engine.handlers.base import Handler  # noqa: E402
+
+Handler_exists = Handler.exists

@@ -1,0 +1,176 @@
+"""Glue catalog, crawler and security configuration, Athena workgroups, EMR Serverless applications, ECR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tricloud.engine.handlers.base import (
+    Ctx,
+    Handler,
+    Resource,
+    compact,
+    found,
+    ignore_gone,
+    pascal,
+    register,
+    tag_list,
+)
+from tricloud.engine.state import Entry
+
+
+@register("aws:glue/catalogDatabase:CatalogDatabase", "glue")
+class GlueDatabase(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical()
+        db: dict[str, Any] = {"Name": name}
+        if r.get("description"):
+            db["Description"] = r.get("description")
+        if r.get("locationUri"):
+            db["LocationUri"] = r.get("locationUri")
+        ctx.client("glue").create_database(DatabaseInput=db)
+        return f"{ctx.account}:{name}", {
+            "name": name,
+            "catalogId": ctx.account,
+            "arn": ctx.arn("glue", f"database/{name}"),
+        }
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        ignore_gone(lambda: ctx.client("glue").delete_database(Name=e.outputs["name"]))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("glue").get_database(Name=e.outputs["name"]))
+
+
+@register("aws:glue/securityConfiguration:SecurityConfiguration", "glue")
+class GlueSecurityConfiguration(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical()
+        conf = r.get("encryptionConfiguration", {})
+        s3 = conf.get("s3Encryption")
+        enc = pascal(
+            {
+                "cloudWatchEncryption": conf.get("cloudwatchEncryption"),
+                "jobBookmarksEncryption": conf.get("jobBookmarksEncryption"),
+                "s3Encryption": [s3] if s3 else None,
+            },
+            {"cloudwatchEncryptionMode": "CloudWatchEncryptionMode"},
+        )
+        ctx.client("glue").create_security_configuration(Name=name, EncryptionConfiguration=enc)
+        return name, {"name": name}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        ignore_gone(lambda: ctx.client("glue").delete_security_configuration(Name=e.id))
+
+
+@register("aws:glue/crawler:Crawler", "glue")
+class GlueCrawler(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical()
+        kwargs: dict[str, Any] = {
+            "Name": name,
+            "Role": r.get("role"),
+            "DatabaseName": r.get("databaseName"),
+            "Targets": {"S3Targets": pascal(r.get("s3Targets", []))},
+            "Tags": dict(r.get("tags", {})),
+        }
+        for key in ("schemaChangePolicy", "recrawlPolicy"):
+            if r.get(key):
+                kwargs[key[0].upper() + key[1:]] = pascal(r.get(key))
+        if r.get("securityConfiguration"):
+            kwargs["CrawlerSecurityConfiguration"] = r.get("securityConfiguration")
+        if r.get("schedule"):
+            kwargs["Schedule"] = r.get("schedule")
+        ctx.client("glue").create_crawler(**kwargs)
+        return name, {"name": name, "arn": ctx.arn("glue", f"crawler/{name}"), "tagsAll": r.get("tags", {})}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        ignore_gone(lambda: ctx.client("glue").delete_crawler(Name=e.id))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("glue").get_crawler(Name=e.id))
+
+
+ATHENA_KEYS = {
+    "kmsKeyArn": "KmsKey",
+    "enforceWorkgroupConfiguration": "EnforceWorkGroupConfiguration",
+    "publishCloudwatchMetricsEnabled": "PublishCloudWatchMetricsEnabled",
+}
+
+
+@register("aws:athena/workgroup:Workgroup", "athena")
+class AthenaWorkgroup(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical()
+        conf = pascal(r.get("configuration", {}), ATHENA_KEYS)
+        ctx.client("athena").create_work_group(
+            Name=name,
+            Configuration=conf,
+            Description=r.get("description", ""),
+            Tags=tag_list(r.get("tags")),
+        )
+        return name, {"arn": ctx.arn("athena", f"workgroup/{name}"), "tagsAll": r.get("tags", {})}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        ignore_gone(
+            lambda: ctx.client("athena").delete_work_group(WorkGroup=e.id, RecursiveDeleteOption=True)
+        )
+
+
+@register("aws:emrserverless/application:Application", "emr-serverless")
+class EmrServerlessApplication(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        kwargs = compact(
+            {
+                "name": r.physical(),
+                "releaseLabel": r.get("releaseLabel"),
+                "type": str(r.get("type", "spark")).upper(),
+                "autoStartConfiguration": r.get("autoStartConfiguration"),
+                "autoStopConfiguration": r.get("autoStopConfiguration"),
+                "maximumCapacity": r.get("maximumCapacity"),
+                "monitoringConfiguration": r.get("monitoringConfiguration"),
+                "tags": r.get("tags"),
+            }
+        )
+        app = ctx.client("emr-serverless").create_application(**kwargs)
+        return app["applicationId"], {"arn": app["arn"], "name": r.physical(), "tagsAll": r.get("tags", {})}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        emr = ctx.client("emr-serverless")
+        ignore_gone(lambda: emr.stop_application(applicationId=e.id))
+        ignore_gone(lambda: emr.delete_application(applicationId=e.id))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        try:
+            app = ctx.client("emr-serverless").get_application(applicationId=e.id)["application"]
+        except Exception:
+            return False
+        return app.get("state") not in ("TERMINATED",)
+
+
+@register("aws:ecr/repository:Repository", "ecr")
+class EcrRepository(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical()
+        kwargs: dict[str, Any] = {
+            "repositoryName": name,
+            "imageTagMutability": r.get("imageTagMutability", "MUTABLE"),
+            "tags": tag_list(r.get("tags")),
+        }
+        if r.get("imageScanningConfiguration"):
+            kwargs["imageScanningConfiguration"] = compact(r.get("imageScanningConfiguration"))
+        encs = r.get("encryptionConfigurations") or []
+        if encs:
+            kwargs["encryptionConfiguration"] = compact(encs[0])
+        repo = ctx.client("ecr").create_repository(**kwargs)["repository"]
+        return name, {
+            "arn": repo["repositoryArn"],
+            "registryId": repo["registryId"],
+            "repositoryUrl": repo["repositoryUri"],
+            "tagsAll": r.get("tags", {}),
+        }
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        ignore_gone(lambda: ctx.client("ecr").delete_repository(repositoryName=e.id, force=True))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("ecr").describe_repositories(repositoryNames=[e.id]))

@@ -1,0 +1,129 @@
+"""The local engine's state file: what exists in the emulator, written atomically after every resource.
+
+One JSON document per (cloud, stack) under `.tricloud/`: the emulator it belongs to, and per resource its type,
+logical name, physical id, outputs, input hash, dependencies and creation order. A crash at any point leaves the
+file describing exactly the resources that were created, so a re-run converges from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATE_VERSION = 1
+STATE_DIR = ".tricloud"
+
+
+@dataclass
+class Entry:
+    type: str
+    name: str
+    id: str
+    outputs: dict[str, Any]
+    input_hash: str
+    dependencies: list[str] = field(default_factory=list)
+    parent: str | None = None
+    order: int = 0
+    custom: bool = True
+    deviations: list[str] = field(default_factory=list)
+    autoname: str = ""  # the generated physical name of an auto-named resource, kept across re-applies
+
+    @property
+    def key(self) -> str:
+        return key_of(self.type, self.name)
+
+
+def key_of(type_token: str, name: str) -> str:
+    return f"{type_token}::{name}"
+
+
+class StateError(Exception):
+    """The state file cannot be used as it is (unreadable, or for another emulator)."""
+
+
+class State:
+    """Thread-safe: `new_resource` runs on several threads."""
+
+    def __init__(self, path: Path, emulator: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.emulator: dict[str, Any] = dict(emulator or {})
+        self.entries: dict[str, Entry] = {}
+        self.outputs: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, path: Path) -> State:
+        state = cls(path)
+        if not path.is_file():
+            return state
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") != STATE_VERSION:
+                raise StateError(f"{path}: version {data.get('version')!r}, expected {STATE_VERSION}")
+            state.emulator = dict(data.get("emulator") or {})
+            state.outputs = dict(data.get("outputs") or {})
+            for raw in data.get("resources", []):
+                e = Entry(**raw)
+                state.entries[e.key] = e
+        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+            raise StateError(f"{path}: not a tricloud state file ({exc}); delete it to start over") from None
+        return state
+
+    def next_order(self) -> int:
+        with self._lock:
+            return 1 + max((e.order for e in self.entries.values()), default=0)
+
+    def get(self, key: str) -> Entry | None:
+        with self._lock:
+            return self.entries.get(key)
+
+    def put(self, entry: Entry) -> None:
+        with self._lock:
+            self.entries[entry.key] = entry
+            self.save()
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            self.entries.pop(key, None)
+            self.save()
+
+    def ordered(self) -> list[Entry]:
+        with self._lock:
+            return sorted(self.entries.values(), key=lambda e: e.order)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "version": STATE_VERSION,
+                "emulator": self.emulator,
+                "outputs": self.outputs,
+                "resources": [asdict(e) for e in self.ordered()],
+            }
+
+    def save(self) -> None:
+        """Write to a temporary file in the same folder, fsync, rename: readers never see half a file."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(self.as_dict(), indent=1, sort_keys=True, default=str)
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(text)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+
+    def delete_file(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def default_path(root: Path, cloud: str, stack: str) -> Path:
+    return root / STATE_DIR / f"{cloud}-{stack}.local.json"
