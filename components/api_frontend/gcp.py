@@ -269,7 +269,9 @@ class ApiFrontend(pulumi.ComponentResource):
         fn_name = base_name("gcp:generic", "api")
 
         services = enable_services(self, name, SERVICES)
-        after_apis = pulumi.ResourceOptions(parent=self, depends_on=list(services.values()))
+        # Custom roles and service accounts need the IAM API, which the lake enables.
+        iam_api = lake.native.services["iam.googleapis.com"]
+        after_apis = pulumi.ResourceOptions(parent=self, depends_on=[*services.values(), iam_api])
 
         bucket = secure_bucket(
             f"{name}-source",

@@ -111,7 +111,9 @@ class CiIdentity(pulumi.ComponentResource):
         args.validate()
         condition = attribute_condition(args)
         services = enable_services(self, name, ("iamcredentials.googleapis.com", "sts.googleapis.com"))
-        after_apis = pulumi.ResourceOptions(parent=self, depends_on=list(services.values()))
+        # The pool, custom roles and service account need the IAM API, which the lake enables.
+        iam_api = lake.native.services["iam.googleapis.com"]
+        after_apis = pulumi.ResourceOptions(parent=self, depends_on=[*services.values(), iam_api])
 
         # Pool ids are 4-32 chars and stay reserved for 30 days after a delete.
         pool = iam.WorkloadIdentityPool(
@@ -165,7 +167,7 @@ class CiIdentity(pulumi.ComponentResource):
                 role_id=physical_name("gcp:custom_role", pulumi.get_project(), pulumi.get_stack(), purpose),
                 title=f"tricloud CI {purpose}",
                 permissions=list(permissions),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=after_apis,
             )
             for purpose, permissions in (("deploy", ENDPOINT_PERMISSIONS), ("models", MODEL_PERMISSIONS))
         }

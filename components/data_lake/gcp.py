@@ -388,14 +388,19 @@ class DataLake(pulumi.ComponentResource):
     def key(self) -> kms.CryptoKey:
         return self._key
 
-    def grant_key(self, resource_name: str, member: pulumi.Input[str]) -> kms.CryptoKeyIAMMember:
-        """Let a service agent (GCS, BigQuery, Artifact Registry, Vertex, Dataproc...) use the lake key."""
+    def grant_key(
+        self, resource_name: str, member: pulumi.Input[str], *, after: Sequence[pulumi.Resource] = ()
+    ) -> kms.CryptoKeyIAMMember:
+        """Let a service agent (GCS, BigQuery, Artifact Registry, Vertex, Dataproc...) use the lake key.
+
+        `after`: what makes the agent exist (usually enabling its API); a grant to a missing agent fails.
+        """
         return kms.CryptoKeyIAMMember(
             resource_name,
             crypto_key_id=self._key.id,
             role=KEY_ROLE,
             member=member,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
         )
 
     def uri(self, zone: Zone, prefix: str = "") -> pulumi.Output[str]:

@@ -92,8 +92,21 @@ class SparkCluster(pulumi.ComponentResource):
         worker = project_grant(
             self, f"{name}-dataproc-worker", lake.project_id, "roles/dataproc.worker", sa.member
         )
+        # Batches and clusters use the lake key: the Dataproc agent for the workload, the Compute Engine agent
+        # for its persistent disks. Both agents appear when their APIs are enabled.
+        key_grants = tuple(
+            lake.grant_key(
+                f"{name}-key-{agent}",
+                lake.project_number.apply(
+                    lambda n, a=agent: f"serviceAccount:service-{n}@{a}.iam.gserviceaccount.com"
+                ),
+                after=list(services.values()),
+            )
+            for agent in ("compute-system", "dataproc-accounts")
+        )
         grants: tuple[pulumi.Resource, ...] = (
             worker,
+            *key_grants,
             lake.grant_read(sa, zone=Zone.RAW),
             lake.grant_write(sa, zone=Zone.CURATED),
             lake.grant_write(sa, zone=Zone.ARTIFACTS, prefix=SPARK_LOGS_PREFIX),
@@ -218,16 +231,6 @@ class SparkCluster(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-        # Persistent disks are encrypted by the Compute Engine agent, the cluster by the Dataproc agent.
-        agents = [
-            lake.grant_key(
-                f"{name}-key-{agent}",
-                lake.project_number.apply(
-                    lambda n, a=agent: f"serviceAccount:service-{n}@{a}.iam.gserviceaccount.com"
-                ),
-            )
-            for agent in ("compute-system", "dataproc-accounts")
-        ]
         cluster = dataproc.Cluster(
             f"{name}-cluster",
             name=base_name("gcp:generic", "spark"),
@@ -262,6 +265,6 @@ class SparkCluster(pulumi.ComponentResource):
                     idle_delete_ttl=f"{args.idle_timeout_minutes * 60}s"
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *agents]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         return policy, cluster

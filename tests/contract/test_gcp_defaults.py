@@ -194,6 +194,8 @@ def test_key_rotates_and_agents_hold_it(inv: Inventory) -> None:
         "bigquery-encryption.iam.gserviceaccount.com",  # BigQuery dataset
         "gcp-sa-aiplatform.iam.gserviceaccount.com",  # Vertex endpoint
         "gcp-sa-artifactregistry.iam.gserviceaccount.com",  # Docker repository
+        "dataproc-accounts.iam.gserviceaccount.com",  # Dataproc batches and clusters
+        "compute-system.iam.gserviceaccount.com",  # their persistent disks
     }
     # Buckets are created only after the GCS agent can use the key.
     raw = one(inv, "storage/bucket:Bucket", "lake-raw")
