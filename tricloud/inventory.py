@@ -8,6 +8,7 @@ the stack outputs. `run_program(cloud, stack, mocks)` is the same run with any M
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import sys
 from collections.abc import Mapping
@@ -96,10 +97,15 @@ def run_program(
         outputs = dict(getattr(stack_res, "outputs", {}) or {})
         return pulumi.Output.from_input(outputs).apply(result.update)
 
+    # The engine passes config through PULUMI_CONFIG; here the stack file (or `config`) is the only source, so a
+    # variable left in the shell cannot change an inventory.
+    saved_env = os.environ.pop("PULUMI_CONFIG", None)
     try:
         _sync_await(runtime_mocks.run_pulumi_func(lambda: _sync_await(program().future())))
     finally:
         runtime_config.set_all_config({})
+        if saved_env is not None:
+            os.environ["PULUMI_CONFIG"] = saved_env
     return result
 
 

@@ -183,3 +183,10 @@ def test_unknown_cloud_and_stack_are_named() -> None:
         build_inventory("aws2")
     with pytest.raises(ValueError, match="stack = 'nope'"):
         build_inventory("aws", "nope")
+
+
+def test_inventory_ignores_pulumi_config_from_the_environment(
+    inventory: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"tricloud:bogus": "1", "aws:region": "eu-west-1"}))
+    assert build_inventory("aws", "dev") == inventory
