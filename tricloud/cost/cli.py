@@ -144,7 +144,10 @@ def cost(
     inr_rate_date: Annotated[str | None, typer.Option("--inr-rate-date", help="Date of --inr-rate.")] = None,
     free_tier: Annotated[
         bool | None,
-        typer.Option("--free-tier/--no-free-tier", help="Apply free tiers (default: as the profile says)."),
+        typer.Option(
+            "--free-tier/--no-free-tier",
+            help="Apply all free tiers, always-free and first-12-months (default: as the profile says).",
+        ),
     ] = None,
 ) -> None:
     """Report the monthly cost per concept and cloud (cheapest marked), idle cost and cost per 1M predictions."""

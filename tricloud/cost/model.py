@@ -8,6 +8,11 @@ from typing import Any, Literal
 ResourceStatus = Literal["priced", "free", "component", "unmapped"]
 
 
+def _sig(value: float | None) -> float | None:
+    """Ten significant digits: drops float noise such as 0.05999999999999999 from derived prices."""
+    return None if value is None else float(f"{value:.10g}")
+
+
 @dataclass(frozen=True)
 class CostComponent:
     name: str
@@ -26,9 +31,9 @@ class CostComponent:
         return {
             "name": self.name,
             "unit": self.unit,
-            "monthlyQuantity": self.monthly_quantity,
-            "price": self.unit_price_usd,
-            "monthlyCost": self.monthly_cost_usd,
+            "monthlyQuantity": _sig(self.monthly_quantity),
+            "price": _sig(self.unit_price_usd),
+            "monthlyCost": None if self.monthly_cost_usd is None else round(self.monthly_cost_usd, 6),
             "usageBased": self.usage_based,
             "priceFound": self.price_found,
             "catalogEntryId": self.catalog_entry_id,

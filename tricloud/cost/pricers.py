@@ -459,4 +459,4 @@ def gcp_training(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 
 def gcp_observability(res: Resource, ctx: PricingContext) -> list[CostComponent]:
-    return log_ingestion(res, ctx, "Cloud Logging", "log-storage")
+    return log_ingestion(res, ctx, "Cloud Logging", "logs-ingestion")
