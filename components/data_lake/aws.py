@@ -56,7 +56,6 @@ class DataLake(pulumi.ComponentResource):
         tags = component_tags("aws", Concept.name, args.tags)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         ctx = pol.context(self)
-        self._ctx = ctx
         child = pulumi.ResourceOptions(parent=self)
 
         key = kms.Key(
@@ -91,9 +90,18 @@ class DataLake(pulumi.ComponentResource):
             opts=child,
         )
         # S3 server access logging cannot deliver to an SSE-KMS bucket: the log bucket uses SSE-S3.
-        pab = self._harden(f"{name}-logs", log_bucket, sse={"sse_algorithm": "AES256"}, versioning=False)
+        # Versioned like the zones: audit logs must survive an overwrite or a delete for their retention.
+        pab = self._harden(f"{name}-logs", log_bucket, sse={"sse_algorithm": "AES256"}, versioning=True)
         self._lifecycle(
-            f"{name}-logs", log_bucket, [self._base_rule("expire-logs", expiry_days=LOG_RETENTION_DAYS)]
+            f"{name}-logs",
+            log_bucket,
+            [
+                self._base_rule(
+                    "expire-logs",
+                    expiry_days=LOG_RETENTION_DAYS,
+                    noncurrent_days=args.noncurrent_version_expiry_days,
+                )
+            ],
         )
         self._policy(
             f"{name}-logs",
@@ -170,7 +178,8 @@ class DataLake(pulumi.ComponentResource):
                 },
                 "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": key.arn},
             },
-            opts=child,
+            # Immutable and fixed-name: a change must delete the old configuration before creating the new one.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         crawler_role = pol.role(
             f"{name}-crawler-role",

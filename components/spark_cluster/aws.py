@@ -149,7 +149,8 @@ class SparkCluster(pulumi.ComponentResource):
             )
         security = emr.SecurityConfiguration(
             f"{name}-security",
-            name=physical_name("aws:generic", project, stack, "spark-security"),
+            # Immutable: a changed configuration is a new one, created before the old is deleted, so the name varies.
+            name_prefix=physical_name("aws:generic", project, stack, "spark-security") + "-",
             configuration=pulumi.Output.json_dumps({"EncryptionConfiguration": encryption}),
             opts=child,
         )

@@ -46,7 +46,7 @@ def test_versioning_public_access_block_and_ownership(mocks: RecordingMocks):
     DataLake("lake", DataLakeArgs())
 
     def check() -> None:
-        for zone in ZONES:
+        for zone in (*ZONES, "logs"):
             v = mocks.one("aws:s3/bucketVersioning:BucketVersioning", f"lake-{zone}-versioning").inputs
             assert v["versioningConfiguration"] == {"status": "Enabled"}
         for zone in (*ZONES, "logs"):

@@ -82,7 +82,10 @@ def test_cluster_mode_encrypts_at_rest_idles_out_and_uses_spot_task_nodes(mocks:
         assert cluster["applications"] == ["Spark"]
         assert cluster["coreInstanceGroup"] == {"instanceType": "m5.xlarge", "instanceCount": 2}
         assert cluster["ec2Attributes"]["subnetId"] == "subnet-0abc"
-        assert cluster["securityConfiguration"] == "tricloud-aws-dev-spark-security"
+        sec_rec = mocks.one("aws:emr/securityConfiguration:SecurityConfiguration")
+        assert sec_rec.inputs["namePrefix"] == "tricloud-aws-dev-spark-security-"
+        assert cluster["securityConfiguration"] == sec_rec.state["name"]
+        assert cluster["securityConfiguration"].startswith("tricloud-aws-dev-spark-security-")
         assert cluster["logEncryptionKmsKeyId"] == KEY_ARN
         sec = json.loads(
             mocks.one("aws:emr/securityConfiguration:SecurityConfiguration").inputs["configuration"]

@@ -19,10 +19,15 @@ def computed_state(
     type_token: str, name: str, inputs: dict[str, Any], region: str
 ) -> tuple[str, dict[str, Any]]:
     """(id, extra state) for one resource; unknown types get an id and an ARN so dependents never see None."""
+    if not inputs.get("name") and inputs.get("namePrefix"):
+        # The provider appends a unique suffix to name_prefix; derive it from the logical name so runs agree.
+        inputs = {**inputs, "name": f"{inputs['namePrefix']}{hash_name(name) % 10**8:08d}"}
     physical = str(inputs.get("name") or name)
     _, module_type, _ = type_token.split(":", 2) if type_token.count(":") >= 2 else ("", type_token, "")
     service, _, kind = module_type.partition("/")
     state: dict[str, Any] = {"tagsAll": inputs.get("tags", {})} if "tags" in inputs else {}
+    if "namePrefix" in inputs:
+        state["name"] = physical
 
     if type_token == "aws:s3/bucket:Bucket":
         bucket = str(inputs.get("bucket") or name)
