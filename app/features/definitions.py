@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from app.schema import CITIES, FURNISHING
+
+if TYPE_CHECKING:  # serving never needs pandas at run time
+    import pandas as pd
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any
 import joblib
 import numpy as np
 
+from app.artifact import METADATA_FILE, MODEL_FILE
 from app.features import FEATURE_NAMES, featurize_record
-from app.train.core import METADATA_FILE, MODEL_FILE
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 

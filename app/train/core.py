@@ -24,13 +24,10 @@ import sklearn
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2_score
 
+from app.artifact import METADATA_FILE, METRICS_FILE, MODEL_FILE, SCHEMA_FILE
 from app.features import FEATURE_NAMES, featurize_frame
 from app.schema import LABEL, SCHEMA_VERSION, TRAINING_FIELDS, request_json_schema, validate_record
 
-MODEL_FILE = "model.joblib"
-METADATA_FILE = "metadata.json"
-SCHEMA_FILE = "schema.json"
-METRICS_FILE = "metrics.json"
 FEATURE_PREFIX = "f_"  # the Spark job's feature column prefix (app.features.job)
 DATA_SUFFIXES = (".parquet", ".csv")
 

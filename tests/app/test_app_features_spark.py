@@ -18,7 +18,11 @@ from app.features import FEATURE_NAMES, featurize_frame, featurize_record
 from app.schema import CITIES, TRAINING_FIELDS, validate_record
 
 # pyspark 3.5 calls astype(copy=False), which pandas 3 deprecates; not our code.
-pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+    pytest.mark.filterwarnings("ignore:is_datetime64tz_dtype is deprecated"),
+]
 REPO = Path(__file__).resolve().parents[2]
 
 
