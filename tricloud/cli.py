@@ -77,7 +77,7 @@ def inventory(
     out.print(table)
     outputs = Table(title="outputs")
     outputs.add_column("name", style="green")
-    outputs.add_column("value")
+    outputs.add_column("value", overflow="fold")
     for k, v in sorted(inv["outputs"].items()):
         outputs.add_row(k, str(v))
     out.print(outputs)
