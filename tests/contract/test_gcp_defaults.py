@@ -264,6 +264,36 @@ def test_grant_write_is_limited_to_the_prefix(mocks: RecordingMocks) -> Any:
     return pulumi.Output.all(grant.condition, grant.role, grant.member, grant.bucket).apply(check)
 
 
+def test_missing_region_is_named(mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.data_lake.gcp import DataLake
+
+    for var in ("GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    pulumi.runtime.set_all_config({"gcp:project": "unit-proj"})
+    with pytest.raises(InvalidArgs, match=r"gcp:region = None: is required"):
+        DataLake("lake", DataLakeArgs())
+    assert mocks.resources == [] or all(r.type == "tricloud:gcp:DataLake" for r in mocks.resources)
+
+
+@pulumi.runtime.test
+def test_watch_endpoint_filters_on_the_endpoint_id(mocks: RecordingMocks) -> Any:
+    from components.observability.gcp import Observability
+    from components.observability.spec import ObservabilityArgs
+
+    obs = Observability("obs", ObservabilityArgs(endpoint_5xx_threshold=3))
+    errors, latency = obs.watch_endpoint("1234567890", label="canary")
+
+    def check(values: list[Any]) -> None:
+        err_cond, lat_cond, name = values
+        assert name == "tricloud-gcp-dev: Vertex endpoint prediction errors"
+        assert 'resource.labels.endpoint_id = "1234567890"' in err_cond[0]["condition_threshold"]["filter"]
+        assert err_cond[0]["condition_threshold"]["threshold_value"] == 3
+        assert "prediction_latencies" in lat_cond[0]["condition_threshold"]["filter"]
+        assert set(obs.native.policies) == {"canary-errors", "canary-latency-p99"}
+
+    return pulumi.Output.all(errors.conditions, latency.conditions, errors.display_name).apply(check)
+
+
 # --- SparkCluster --------------------------------------------------------------------------------------------------
 
 
