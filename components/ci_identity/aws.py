@@ -28,7 +28,7 @@ AUDIENCE = "sts.amazonaws.com"
 
 @dataclass(frozen=True)
 class CiIdentityNative:
-    provider: iam.OpenIdConnectProvider
+    provider: iam.OpenIdConnectProvider | None  # None when an existing provider was passed
     role: iam.Role
     policy: iam.RolePolicy
 
@@ -47,8 +47,11 @@ class CiIdentity(pulumi.ComponentResource):
         lake: DataLake,
         endpoint: ModelEndpoint,
         training: TrainingJob,
+        existing_provider_arn: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`existing_provider_arn`: an account holds one GitHub OIDC provider; a second stack in the same account
+        (or an account that already federates GitHub) passes its ARN instead of creating another."""
         super().__init__("tricloud:aws:CiIdentity", name, None, opts)
         args.validate()
         tags = component_tags("aws", Concept.name, args.tags)
@@ -57,18 +60,21 @@ class CiIdentity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         host = GITHUB_ISSUER.removeprefix("https://")
 
-        provider = iam.OpenIdConnectProvider(
-            f"{name}-github-oidc",
-            url=GITHUB_ISSUER,
-            client_id_lists=[AUDIENCE],
-            tags=tags,
-            opts=child,
-        )
+        provider = None
+        if existing_provider_arn is None:
+            provider = iam.OpenIdConnectProvider(
+                f"{name}-github-oidc",
+                url=GITHUB_ISSUER,
+                client_id_lists=[AUDIENCE],
+                tags=tags,
+                opts=child,
+            )
+        provider_arn = provider.arn if provider else pulumi.Output.from_input(existing_provider_arn)
         trust = pol.document(
             [
                 {
                     "Effect": "Allow",
-                    "Principal": {"Federated": provider.arn},
+                    "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",
                     "Condition": {
                         # Both claims pinned: the audience stops tokens minted for other clouds, the subject stops
@@ -135,6 +141,6 @@ class CiIdentity(pulumi.ComponentResource):
         policy = pol.inline_policy(f"{name}-deploy-policy", role, statements, parent=self)
 
         self.ci_role = role.arn
-        self.ci_identity_provider = provider.arn
+        self.ci_identity_provider = provider_arn
         self.native = CiIdentityNative(provider=provider, role=role, policy=policy)
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

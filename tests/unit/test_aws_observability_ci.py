@@ -8,6 +8,7 @@ import pulumi
 import pytest
 from aws_support import actions_and_resources, platform, role_statements, settled
 
+from components.ci_identity.aws import CiIdentity
 from components.ci_identity.spec import CiIdentityArgs
 from components.observability.aws import Observability
 from components.observability.spec import ObservabilityArgs
@@ -115,6 +116,28 @@ def test_oidc_subjects_are_refs_without_an_environment(mocks: RecordingMocks):
         assert subs == ["repo:acme/ml:ref:refs/heads/main", "repo:acme/ml:ref:refs/tags/v*"]
 
     return settled(check)
+
+
+@pulumi.runtime.test
+def test_an_existing_oidc_provider_is_reused(mocks: RecordingMocks):
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    p = platform(with_api=False)
+    ci = CiIdentity(
+        "ci",
+        CiIdentityArgs(),
+        lake=p.lake,
+        endpoint=p.endpoint,
+        training=p.training,
+        existing_provider_arn=arn,
+    )
+
+    def check(provider: str) -> None:
+        assert provider == arn
+        assert mocks.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+        trust = json.loads(mocks.one("aws:iam/role:Role", "ci-deploy-role").inputs["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Federated": arn}
+
+    return pulumi.Output.all(settled(lambda: None), ci.ci_identity_provider).apply(lambda v: check(v[1]))
 
 
 @pulumi.runtime.test
