@@ -186,9 +186,9 @@ class _HttpProtocol(asyncio.Protocol):
         except Exception:
             log.exception("handler failed for %s %s", req.method, req.path)
             resp = error_response(500, "internal error")
-        self._send(resp, keep_alive)
+        self._send(resp, keep_alive, head_only=req.method == "HEAD")
 
-    def _send(self, resp: Response, keep_alive: bool, linger: int = 0) -> None:
+    def _send(self, resp: Response, keep_alive: bool, linger: int = 0, head_only: bool = False) -> None:
         if self.transport is None:
             return
         head = [f"HTTP/1.1 {resp.status} {_reason(resp.status)}"]
@@ -197,7 +197,8 @@ class _HttpProtocol(asyncio.Protocol):
         head.append(f"Content-Length: {len(resp.body)}")
         head.extend(f"{k}: {v}" for k, v in resp.headers.items())
         head.append("Connection: keep-alive" if keep_alive else "Connection: close")
-        self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + resp.body)
+        body = b"" if head_only else resp.body  # HEAD: the headers of GET, no body
+        self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         if not keep_alive:
             self.closing = True
             self.buf.clear()

@@ -312,3 +312,24 @@ def test_gcp_function_bad_request_corpus_all_4xx(monkeypatch, bad_request_corpus
     for name, body, ctype in bad_request_corpus:
         status, out = gcp_call(body, ctype)
         assert 400 <= status < 500, (name, status, out)
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        (
+            "app.frontend.aws_lambda",
+            ["numpy", "pandas", "sklearn", "azure.functions", "functions_framework", "google.auth"],
+        ),
+        ("app.frontend.azure_function", ["numpy", "pandas", "sklearn", "boto3", "functions_framework"]),
+        ("app.frontend.gcp_function", ["numpy", "pandas", "sklearn", "boto3", "azure.functions"]),
+        ("app.serve.__main__", ["pandas", "pyspark", "boto3"]),
+    ],
+)
+def test_bundles_import_only_their_own_sdk(module: str, forbidden: list[str]) -> None:
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

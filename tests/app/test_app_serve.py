@@ -169,6 +169,8 @@ def test_http_layer_robustness(sagemaker_server: str, valid_listing: dict) -> No
     for payload, code in cases:
         answer = raw_exchange(sagemaker_server, payload)
         assert answer.startswith(b"HTTP/1.1 " + code), (payload[:60], answer[:120])
+    head_answer = raw_exchange(sagemaker_server, b"HEAD /ping HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert head_answer.startswith(b"HTTP/1.1 200") and head_answer.endswith(b"\r\n\r\n")
     # 100-continue: the server invites the body instead of making the client wait.
     head = b"POST /invocations HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
     first = raw_exchange(
