@@ -359,6 +359,9 @@ def test_training_identity_least_privilege(inv: Inventory) -> None:
 
 def test_repository_and_endpoint_use_the_lake_key(inv: Inventory) -> None:
     key = inv["outputs"]["encryption_key"]
+    # Each CMEK resource waits for its service agent's key grant, or creation fails with a permission error.
+    assert "training-key-artifactregistry" in one(inv, "artifactregistry/repository:Repository")["depends_on"]
+    assert "training-key-aiplatform" in one(inv, "vertex/aiEndpoint:AiEndpoint")["depends_on"]
     repo = one(inv, "artifactregistry/repository:Repository")["inputs"]
     assert repo["format"] == "DOCKER" and repo["kmsKeyName"] == key
     endpoint = one(inv, "vertex/aiEndpoint:AiEndpoint")["inputs"]
