@@ -1,0 +1,1 @@
+"""Cost comparison: pricing catalog, usage profiles, estimator, reports (`tricloud cost`, `tricloud pricing`)."""
