@@ -75,34 +75,40 @@ SERVICES = (
 
 
 def handler_files(module: str = HANDLERS["gcp"], root: Path = REPO_ROOT) -> dict[str, Path]:
-    """The handler module and every `app.*` module it imports (transitively), with their packages' __init__."""
+    """The handler module and every `app.*` module it imports (transitively), with their packages' __init__.
+
+    Only what the handler needs is shipped: the rest of app/ (Spark job, training, numpy serving) would drag
+    pyspark, pandas and numpy into the function's build.
+    """
+
+    def source(mod: str) -> Path | None:
+        base = root.joinpath(*mod.split("."))
+        for path in (base.with_suffix(".py"), base / "__init__.py"):
+            if path.is_file():
+                return path
+        return None
+
     files: dict[str, Path] = {}
+    seen: set[str] = set()
     todo = [module]
     while todo:
         mod = todo.pop()
-        parts = mod.split(".")
-        for i in range(1, len(parts)):
-            init = root.joinpath(*parts[:i], "__init__.py")
-            if init.exists():
-                files["/".join((*parts[:i], "__init__.py"))] = init
-        path = root.joinpath(*parts).with_suffix(".py")
-        if not path.exists():
-            path = root.joinpath(*parts, "__init__.py")
-        rel = path.relative_to(root).as_posix()
-        if rel in files and not rel.endswith("__init__.py"):
+        if mod in seen:
             continue
-        files[rel] = path
+        seen.add(mod)
+        path = source(mod)
+        if path is None:
+            continue  # `from app import name` where name is not a module
+        parts = mod.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages' __init__
+        files[path.relative_to(root).as_posix()] = path
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module]
-                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
-                else []
-            )
-            todo.extend(
-                n for n in names if n.split(".")[0] == "app" and f"{n.replace('.', '/')}.py" not in files
-            )
+            if isinstance(node, ast.Import):
+                todo.extend(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+                todo.extend(f"{node.module}.{a.name}" for a in node.names)
+        todo = [m for m in todo if m.split(".")[0] == "app"]
     return dict(sorted(files.items()))
 
 

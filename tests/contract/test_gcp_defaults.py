@@ -542,3 +542,23 @@ def test_docs_config_reference_is_current() -> None:
     from tricloud.config import reference_markdown
 
     assert reference_markdown() in REPO.joinpath("docs", "gcp.md").read_text()
+
+
+def test_handler_bundle_follows_package_imports(tmp_path: Path) -> None:
+    for rel, text in {
+        "app/__init__.py": "from app import util\n",  # a package importing its own module: no loop
+        "app/util.py": "import json\n",
+        "app/h/__init__.py": "",
+        "app/h/fn.py": "from app import util, CONSTANT\nimport app.extra\n",
+        "app/extra.py": "",
+        "app/unused.py": "import numpy\n",
+    }.items():
+        tmp_path.joinpath(rel).parent.mkdir(parents=True, exist_ok=True)
+        tmp_path.joinpath(rel).write_text(text)
+    assert list(handler_files("app.h.fn", tmp_path)) == [
+        "app/__init__.py",
+        "app/extra.py",
+        "app/h/__init__.py",
+        "app/h/fn.py",
+        "app/util.py",
+    ]
