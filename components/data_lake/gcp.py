@@ -73,11 +73,8 @@ def base_name(kind: str, role: str) -> str:
 
 
 def service_account_id(role: str) -> str:
-    """SA ids are 6-30 chars: the Pulumi project name is dropped when the full name would not fit."""
-    full = base_name("gcp:service_account", role)
-    if len(full) <= 30 or len(f"tc-{pulumi.get_stack()}-{role}") > 30:
-        return full
-    return physical_name("gcp:service_account", "tc", pulumi.get_stack(), role)
+    """SA ids are 6-30 chars: a longer `<project>-<stack>-<role>` keeps its head plus a hash (physical_name)."""
+    return base_name("gcp:service_account", role)
 
 
 def enable_services(
