@@ -313,7 +313,7 @@ class ApiFrontend(pulumi.ComponentResource):
         )
         predict_grant = vertex.AiEndpointIamMember(
             f"{name}-fn-predict",
-            endpoint=endpoint.endpoint.name,
+            endpoint=endpoint.native.endpoint.name,
             location=here,
             project=project,
             role=predict_role.name,

@@ -175,8 +175,8 @@ class CiIdentity(pulumi.ComponentResource):
             impersonation,
             vertex.AiEndpointIamMember(
                 f"{name}-deploy",
-                endpoint=endpoint.endpoint.name,
-                location=endpoint.endpoint.location,
+                endpoint=endpoint.native.endpoint.name,
+                location=endpoint.native.endpoint.location,
                 project=lake.project_id,
                 role=roles["deploy"].name,
                 member=sa.member,

@@ -133,7 +133,6 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.native = ModelEndpointNative(
             endpoint=endpoint, capture_writer=writer, alert_policies=tuple(policies)
         )
-        self.endpoint = endpoint
         self.lake = lake  # the API's source bucket and the CI grants use the same key and project
 
         self.endpoint_name = endpoint.name
