@@ -12,6 +12,8 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from app.serve import sagemaker, vertex
 from app.serve.http import serve_forever
@@ -26,14 +28,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=None, help="default: SAGEMAKER_BIND_TO_PORT / AIP_HTTP_PORT / 8080"
     )
-    parser.add_argument("--model-dir", default=None, help="default: MODEL_DIR or /opt/ml/model")
+    parser.add_argument(
+        "--model-dir",
+        default=None,
+        help="default: MODEL_DIR, Vertex AIP_STORAGE_URI (downloaded), /opt/ml/model",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(message)s"
     )
+    model_dir = args.model_dir
+    storage_uri = os.environ.get("AIP_STORAGE_URI")
     try:
-        service = InferenceService(Predictor(args.model_dir))
-    except (ModelLoadError, OSError) as exc:
+        if args.contract == "vertex" and not model_dir and not os.environ.get("MODEL_DIR") and storage_uri:
+            from app.serve.storage import download_folder
+
+            model_dir = str(download_folder(storage_uri, Path(tempfile.mkdtemp(prefix="model-"))))
+        service = InferenceService(Predictor(model_dir))
+    except (ModelLoadError, OSError, ValueError) as exc:
         print(f"cannot load model: {exc}", file=sys.stderr)
         return 2
     if args.contract == "sagemaker":

@@ -169,3 +169,9 @@ def valid_listing() -> dict[str, object]:
 @pytest.fixture(scope="session")
 def bad_request_corpus() -> list[tuple[str, bytes, str]]:
     return bad_requests()
+
+
+@pytest.fixture(scope="session")
+def serve_process():
+    """(start, stop) for tests that need a server with their own environment."""
+    return start_server, stop_server
