@@ -48,6 +48,7 @@ from components.data_lake.gcp import (
     secure_bucket,
     service_account,
 )
+from components.errors import InvalidArgs
 from components.model_endpoint.gcp import ModelEndpoint
 from components.naming import physical_name
 from components.observability.gcp import Observability
@@ -268,6 +269,11 @@ class ApiFrontend(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"tricloud:{CLOUD}:{Concept.name}", name, None, opts)
         args.validate()
+        if args.cors_origins:
+            # API Gateway has no CORS policy and the handler sends no CORS headers: refuse rather than ignore.
+            raise InvalidArgs(
+                "cors_origins", args.cors_origins, "is not supported on GCP (API Gateway has no CORS)"
+            )
         lake = endpoint.lake
         labels = component_tags(CLOUD, Concept.name, args.tags)
         here = region()

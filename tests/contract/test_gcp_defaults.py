@@ -562,3 +562,10 @@ def test_handler_bundle_follows_package_imports(tmp_path: Path) -> None:
         "app/h/fn.py",
         "app/util.py",
     ]
+
+
+def test_cors_origins_are_refused_by_name() -> None:
+    with pytest.raises(
+        InvalidArgs, match=r"cors_origins = \('https://app\.example\.com',\): is not supported on GCP"
+    ):
+        build_inventory("gcp", config=variant(api={"cors_origins": ["https://app.example.com"]}))
