@@ -114,6 +114,7 @@ class _HttpProtocol(asyncio.Protocol):
         if not self.buf and self.pending is None:
             self._arm(REQUEST_TIMEOUT_S)  # one deadline per request, not reset by each chunk
         self.buf += data
+        dispatched = False
         while self.transport is not None and not self.closing:
             if self.pending is None and not self._parse_head():
                 break
@@ -126,8 +127,13 @@ class _HttpProtocol(asyncio.Protocol):
             del self.buf[:length]
             self.pending = None
             self._dispatch(req, keep_alive)
-        if self.transport is not None and not self.closing and not self.buf and self.pending is None:
+            dispatched = True
+        if self.transport is None or self.closing:
+            return
+        if not self.buf and self.pending is None:
             self._arm(IDLE_TIMEOUT_S)
+        elif dispatched:
+            self._arm(REQUEST_TIMEOUT_S)  # a fresh deadline for the next pipelined request
 
     def _parse_head(self) -> bool:
         """Parse one request head from the buffer; False when more bytes are needed."""
