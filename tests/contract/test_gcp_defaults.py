@@ -569,3 +569,16 @@ def test_cors_origins_are_refused_by_name() -> None:
         InvalidArgs, match=r"cors_origins = \('https://app\.example\.com',\): is not supported on GCP"
     ):
         build_inventory("gcp", config=variant(api={"cors_origins": ["https://app.example.com"]}))
+
+
+def test_api_documents_are_valid_swagger_2(inv: Inventory, alt: Inventory) -> None:
+    # API Gateway rejects an invalid document only at `pulumi up`; the Swagger 2.0 validator sees it here.
+    # Needs the dev extra's openapi-spec-validator.
+    from openapi_spec_validator import OpenAPIV2SpecValidator, validate
+
+    for inventory in (inv, alt):
+        validate(api_document(inventory), cls=OpenAPIV2SpecValidator)
+    broken = api_document(inv)
+    broken["paths"]["/predict"]["post"]["parameters"][0]["schema"] = {"$ref": "#/definitions/Missing"}
+    with pytest.raises(Exception, match="Missing"):
+        validate(broken, cls=OpenAPIV2SpecValidator)
