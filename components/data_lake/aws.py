@@ -164,6 +164,7 @@ class DataLake(pulumi.ComponentResource):
             f"{name}-catalog",
             name=physical_name("aws:glue_database", project, stack, "lake"),
             description="Curated zone tables (Parquet) found by the crawler",
+            tags=tags,
             opts=child,
         )
         glue_security = glue.SecurityConfiguration(

@@ -178,6 +178,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 scalable_dimension="sagemaker:variant:DesiredInstanceCount",
                 min_capacity=args.min_instances,
                 max_capacity=args.max_instances,  # bounds spend
+                tags=tags,
                 opts=child,
             )
             policy = appautoscaling.Policy(

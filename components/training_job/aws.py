@@ -7,6 +7,7 @@ and nothing else.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +26,7 @@ from components.training_job.spec import TrainingJob as Concept
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"  # a tree model on the demo data trains in minutes on 2 vCPU
 MODELS_PREFIX = "models/"
 IMAGE_TAG = "latest"  # the CD workflow pushes and deploys this tag
+UNTAGGED_IMAGE_DAYS = 7
 
 
 def ecr_pull_statements(repository_arn: pulumi.Input[str]) -> list[pol.Statement]:
@@ -43,6 +45,7 @@ def ecr_pull_statements(repository_arn: pulumi.Input[str]) -> list[pol.Statement
 class TrainingJobNative:
     role: iam.Role
     repository: ecr.Repository
+    lifecycle: ecr.LifecyclePolicy
 
 
 class TrainingJob(pulumi.ComponentResource):
@@ -75,6 +78,29 @@ class TrainingJob(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        lifecycle = ecr.LifecyclePolicy(
+            f"{name}-images-lifecycle",
+            repository=repository.name,
+            # Untagged layers from rebuilt tags are storage cost only; tagged images stay for rollbacks.
+            policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": f"expire untagged images after {UNTAGGED_IMAGE_DAYS} days",
+                            "selection": {
+                                "tagStatus": "untagged",
+                                "countType": "sinceImagePushed",
+                                "countUnit": "days",
+                                "countNumber": UNTAGGED_IMAGE_DAYS,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+            opts=child,
+        )
         role = pol.role(
             f"{name}-role",
             physical=physical_name("aws:iam_role", project, stack, "sagemaker-training"),
@@ -104,5 +130,5 @@ class TrainingJob(pulumi.ComponentResource):
         self.training_instance_type = pulumi.Output.from_input(args.instance_type or DEFAULT_INSTANCE_TYPE)
         self.training_input_uri = lake.uri(Zone.CURATED)
         self.training_output_uri = lake.uri(Zone.ARTIFACTS, MODELS_PREFIX)
-        self.native = TrainingJobNative(role=role, repository=repository)
+        self.native = TrainingJobNative(role=role, repository=repository, lifecycle=lifecycle)
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

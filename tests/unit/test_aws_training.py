@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 from aws_support import KEY_ARN, actions_and_resources, bucket_arn, role_statements, settled
 
@@ -61,6 +63,10 @@ def test_default_image_is_this_stacks_scanned_kms_encrypted_ecr_repository(mocks
         repo = mocks.one("aws:ecr/repository:Repository").inputs
         assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
         assert repo["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": KEY_ARN}]
+        rules = json.loads(mocks.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
+        assert [r["selection"]["tagStatus"] for r in rules] == [
+            "untagged"
+        ]  # tagged images stay for rollbacks
         assert mocks.registered_outputs["training"] == sorted(OUTPUTS)
 
     return pulumi.Output.all(settled(lambda: None), *[getattr(tr, k) for k in OUTPUTS]).apply(
