@@ -63,17 +63,6 @@ class Observability(pulumi.ComponentResource):
             labels=self._labels,
             opts=after_apis,
         )
-        number = organizations.get_project_output().number
-        # Cloud Monitoring publishes with its notification service agent; it may publish to this topic only.
-        pubsub.TopicIAMMember(
-            f"{name}-alerts-publisher",
-            topic=topic.name,
-            role="roles/pubsub.publisher",
-            member=number.apply(
-                lambda n: f"serviceAccount:service-{n}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         channels = [
             monitoring.NotificationChannel(
                 f"{name}-channel-topic",
@@ -84,6 +73,18 @@ class Observability(pulumi.ComponentResource):
                 opts=after_apis,
             )
         ]
+        number = organizations.get_project_output().number
+        # Cloud Monitoring publishes with its notification service agent (made with the first Pub/Sub channel);
+        # it may publish to this topic only.
+        pubsub.TopicIAMMember(
+            f"{name}-alerts-publisher",
+            topic=topic.name,
+            role="roles/pubsub.publisher",
+            member=number.apply(
+                lambda n: f"serviceAccount:service-{n}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[channels[0]]),
+        )
         if args.alert_email:
             channels.append(
                 monitoring.NotificationChannel(
@@ -104,9 +105,8 @@ class Observability(pulumi.ComponentResource):
             opts=after_apis,
         )
         self.native = ObservabilityNative(topic=topic, channels=tuple(channels), dashboard=dashboard)
-        self.alerts_channel = channels[
-            -1
-        ].name  # the e-mail channel when there is one, else the topic channel
+        # The e-mail channel when there is one, else the topic channel.
+        self.alerts_channel = channels[-1].name
         self.dashboard = dashboard.id
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
