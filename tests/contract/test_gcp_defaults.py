@@ -582,3 +582,54 @@ def test_api_documents_are_valid_swagger_2(inv: Inventory, alt: Inventory) -> No
     broken["paths"]["/predict"]["post"]["parameters"][0]["schema"] = {"$ref": "#/definitions/Missing"}
     with pytest.raises(Exception, match="Missing"):
         validate(broken, cls=OpenAPIV2SpecValidator)
+
+
+def test_serverless_batch_limits_follow_the_spend_ceiling() -> None:
+    inventory = build_inventory("gcp", config=variant(spark={"max_vcpu": 32, "max_memory_gb": 64}))
+    props = json.loads(inventory["outputs"]["spark_application"])["runtimeConfig"]["properties"]
+    # 4-core driver + 7 executors x 4 cores = 32 vCPU; 2 GB per vCPU -> 7 GB per 4-core executor (10% overhead).
+    assert props["spark.dynamicAllocation.maxExecutors"] == "7"
+    assert props["spark.executor.cores"] == "4" and props["spark.executor.memory"] == "7g"
+
+
+@pulumi.runtime.test
+def test_training_and_endpoint_publish_their_cd_settings(mocks: RecordingMocks) -> Any:
+    from components.data_lake.gcp import DataLake
+    from components.model_endpoint.gcp import ModelEndpoint
+    from components.model_endpoint.spec import EndpointMode, ModelEndpointArgs
+    from components.observability.gcp import Observability
+    from components.observability.spec import ObservabilityArgs
+    from components.training_job.gcp import TrainingJob
+    from components.training_job.spec import TrainingJobArgs
+
+    lake = DataLake("lake", DataLakeArgs())
+    training = TrainingJob(
+        "training",
+        TrainingJobArgs(max_runtime_minutes=90, use_spot=False, hyperparameters={"trees": "50"}),
+        lake=lake,
+    )
+    endpoint = ModelEndpoint(
+        "endpoint",
+        ModelEndpointArgs(
+            mode=EndpointMode.INSTANCE, instance_type="n1-highmem-2", min_instances=2, max_instances=4
+        ),
+        lake=lake,
+        training=training,
+        observability=Observability("obs", ObservabilityArgs()),
+    )
+    assert training.job_settings == {
+        "machine_type": "n1-standard-4",
+        "replica_count": 1,
+        "timeout": "5400s",
+        "strategy": "STANDARD",
+        "args": ["--hp=trees=50"],
+    }
+    assert endpoint.deployment["machine_type"] == "n1-highmem-2"
+    assert (endpoint.deployment["min_replica_count"], endpoint.deployment["max_replica_count"]) == (2, 4)
+
+    def check(values: list[str]) -> None:
+        image, output = values
+        assert image == "asia-south1-docker.pkg.dev/unit-proj/tricloud-gcp-dev-images/tricloud-app:latest"
+        assert output == "gs://unit-proj-dev-artifacts/models/"
+
+    return pulumi.Output.all(training.training_image_uri, training.training_output_uri).apply(check)
