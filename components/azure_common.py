@@ -8,11 +8,15 @@ Role assignments take built-in role GUIDs; the subscription comes from the resou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+import pulumi_azure_native.applicationinsights as applicationinsights
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.resources as resources
+import pulumi_azure_native.storage as storage
 
 from components.naming import physical_name
 from components.tags import component_tags
@@ -133,6 +137,87 @@ def key_vault(
             "public_network_access": "Enabled",
             "network_acls": {"default_action": "Deny" if firewall else "Allow", "bypass": "AzureServices"},
         },
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def storage_account(
+    resource_name: str,
+    role: str,
+    resource_group_name: pulumi.Input[str],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+    *,
+    sku: str = "Standard_LRS",
+    opts: pulumi.ResourceOptions | None = None,
+    **settings: Any,
+) -> storage.StorageAccount:
+    """A StorageV2 account with the platform's baseline; `settings` add to it (HNS, network rules, CMK...)."""
+    baseline: dict[str, Any] = {
+        "minimum_tls_version": "TLS1_2",  # older TLS versions have known weaknesses
+        "enable_https_traffic_only": True,  # no plaintext HTTP
+        "allow_blob_public_access": False,  # no anonymous reads, whatever a container says
+        "allow_shared_key_access": False,  # Entra ID only: account keys cannot be scoped or audited per caller
+        "default_to_o_auth_authentication": True,
+        "allow_cross_tenant_replication": False,  # data never leaves the tenant by replication
+        "encryption": {
+            "key_source": "Microsoft.Storage",
+            "require_infrastructure_encryption": True,  # a second AES layer at the infrastructure level
+            "services": {"blob": {"enabled": True, "key_type": "Account"}},
+        },
+    }
+    return storage.StorageAccount(
+        resource_name,
+        account_name=azure_name("storage_account", role),
+        resource_group_name=resource_group_name,
+        kind="StorageV2",
+        sku={"name": sku},
+        tags=tags,
+        opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts),
+        **{**baseline, **settings},
+    )
+
+
+def log_workspace(
+    resource_name: str,
+    role: str,
+    resource_group_name: pulumi.Input[str],
+    retention_days: int,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> operationalinsights.Workspace:
+    return operationalinsights.Workspace(
+        resource_name,
+        workspace_name=azure_name("generic", role),
+        resource_group_name=resource_group_name,
+        sku={"name": "PerGB2018"},
+        retention_in_days=retention_days,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def app_insights(
+    resource_name: str,
+    role: str,
+    resource_group_name: pulumi.Input[str],
+    workspace: operationalinsights.Workspace,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+    *,
+    entra_only: bool = True,
+) -> applicationinsights.Component:
+    """Workspace-based Application Insights; `entra_only` refuses telemetry sent with the key alone."""
+    return applicationinsights.Component(
+        resource_name,
+        resource_name_=azure_name("generic", role),
+        resource_group_name=resource_group_name,
+        kind="web",
+        application_type="web",
+        workspace_resource_id=workspace.id,
+        ingestion_mode="LogAnalytics",
+        disable_local_auth=entra_only,
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -31,6 +31,7 @@ from components.azure_common import (
     azure_name,
     key_vault,
     resource_group,
+    storage_account,
     tags_for,
 )
 from components.model_endpoint.azure import ModelEndpoint
@@ -140,21 +141,9 @@ class ApiFrontend(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         rg = resource_group(name, "api", tags, self)
-        host_storage = storage.StorageAccount(
-            f"{name}-host-storage",
-            account_name=azure_name("storage_account", "func"),
-            resource_group_name=rg.name,
-            kind="StorageV2",
-            sku={
-                "name": "Standard_LRS"
-            },  # host locks and the code zip: rebuilt by a deploy, one zone is enough
-            minimum_tls_version="TLS1_2",  # older TLS versions have known weaknesses
-            enable_https_traffic_only=True,
-            allow_blob_public_access=False,  # the code zip is read with the app's identity, not a public URL
-            allow_shared_key_access=False,  # the host connects with its managed identity (AzureWebJobsStorage__*)
-            tags=tags,
-            opts=child,
-        )
+        # Host locks and the code zip are rebuilt by a deploy: one zone is enough. The host reaches the account
+        # with its managed identity (AzureWebJobsStorage__accountName), so shared keys stay off.
+        host_storage = storage_account(f"{name}-host-storage", "func", rg.name, tags, self)
         packages = storage.BlobContainer(
             f"{name}-packages",
             container_name="packages",

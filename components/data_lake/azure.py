@@ -23,7 +23,9 @@ from components.azure_common import (
     assign_role,
     azure_name,
     key_vault,
+    log_workspace,
     resource_group,
+    storage_account,
     tags_for,
 )
 from components.data_lake.spec import OUTPUTS, DataLakeArgs, Zone
@@ -126,20 +128,15 @@ class DataLake(pulumi.ComponentResource):
                 "encryption_identity": {"encryption_user_assigned_identity": identity.id},
             }
 
-        account = storage.StorageAccount(
+        account = storage_account(
             f"{name}-account",
-            account_name=azure_name("storage_account", "lake"),
-            resource_group_name=rg.name,
-            kind="StorageV2",
-            sku={"name": "Standard_ZRS"},  # three zones, like S3 and GCS regional buckets
+            "lake",
+            rg.name,
+            tags,
+            self,
+            sku="Standard_ZRS",  # three zones, like S3 and GCS regional buckets
             access_tier="Hot",
             is_hns_enabled=True,  # ADLS Gen2: real directories and atomic renames for Spark commits
-            minimum_tls_version="TLS1_2",  # older TLS versions have known weaknesses
-            enable_https_traffic_only=True,  # no plaintext HTTP
-            allow_blob_public_access=False,  # no anonymous reads, whatever a container says
-            allow_shared_key_access=False,  # Entra ID only: account keys cannot be scoped or audited per caller
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,  # data never leaves the tenant by replication
             network_rule_set={
                 "default_action": "Deny",  # only listed networks and trusted Azure services reach the data
                 "bypass": "AzureServices",
@@ -149,9 +146,8 @@ class DataLake(pulumi.ComponentResource):
             },
             encryption=encryption,
             identity=account_identity,
-            tags=tags,
             # Deleting the account deletes the data: a destroy needs force_destroy (or `pulumi state unprotect`).
-            opts=pulumi.ResourceOptions(parent=self, protect=not args.force_destroy, depends_on=account_deps),
+            opts=pulumi.ResourceOptions(protect=not args.force_destroy, depends_on=account_deps),
         )
         self.account_name: pulumi.Output[str] = account.name
         self.account_id: pulumi.Output[str] = account.id
@@ -216,14 +212,8 @@ class DataLake(pulumi.ComponentResource):
 
         access_logs = None
         if args.access_logging:
-            access_logs = operationalinsights.Workspace(
-                f"{name}-access-logs",
-                workspace_name=azure_name("generic", "lake", "logs"),
-                resource_group_name=rg.name,
-                sku={"name": "PerGB2018"},
-                retention_in_days=AUDIT_LOG_RETENTION_DAYS,
-                tags=tags,
-                opts=child,
+            access_logs = log_workspace(
+                f"{name}-access-logs", "lake-logs", rg.name, AUDIT_LOG_RETENTION_DAYS, tags, self
             )
             monitor.DiagnosticSetting(
                 f"{name}-access-log-setting",

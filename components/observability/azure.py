@@ -16,7 +16,7 @@ import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.resources as resources
 
-from components.azure_common import azure_name, resource_group, tags_for
+from components.azure_common import app_insights, azure_name, log_workspace, resource_group, tags_for
 from components.observability.spec import OUTPUTS, ObservabilityArgs
 from components.observability.spec import Observability as Concept
 
@@ -79,27 +79,10 @@ class Observability(pulumi.ComponentResource):
         rg = resource_group(name, "obs", self._tags, self)
         self._rg = rg
         low, high = LAW_RETENTION_DAYS
-        logs = operationalinsights.Workspace(
-            f"{name}-logs",
-            workspace_name=azure_name("generic", "logs"),
-            resource_group_name=rg.name,
-            sku={"name": "PerGB2018"},
-            retention_in_days=min(max(args.log_retention_days, low), high),
-            tags=self._tags,
-            opts=child,
+        logs = log_workspace(
+            f"{name}-logs", "logs", rg.name, min(max(args.log_retention_days, low), high), self._tags, self
         )
-        app_insights = applicationinsights.Component(
-            f"{name}-app-insights",
-            resource_name_=azure_name("generic", "appi"),
-            resource_group_name=rg.name,
-            kind="web",
-            application_type="web",
-            workspace_resource_id=logs.id,
-            ingestion_mode="LogAnalytics",
-            disable_local_auth=True,  # telemetry is sent with Entra tokens, not the guessable instrumentation key
-            tags=self._tags,
-            opts=child,
-        )
+        insights = app_insights(f"{name}-app-insights", "appi", rg.name, logs, self._tags, self)
         action_group = monitor.ActionGroup(
             f"{name}-action-group",
             action_group_name=azure_name("generic", "alerts"),
@@ -115,15 +98,15 @@ class Observability(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
-        self.app_insights_connection_string: pulumi.Output[str] = app_insights.connection_string
-        self.app_insights_id: pulumi.Output[str] = app_insights.id
+        self.app_insights_connection_string: pulumi.Output[str] = insights.connection_string
+        self.app_insights_id: pulumi.Output[str] = insights.id
         self.log_workspace_id: pulumi.Output[str] = logs.id
         self.native = AzureObservabilityNative(
-            resource_group=rg, logs=logs, app_insights=app_insights, action_group=action_group
+            resource_group=rg, logs=logs, app_insights=insights, action_group=action_group
         )
         self.alerts_channel = action_group.id
         # Application Insights' overview, application map and failures blades are the platform's dashboard.
-        self.dashboard = app_insights.id
+        self.dashboard = insights.id
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- registration by the watched components ----------------------------------------------------------------

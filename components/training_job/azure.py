@@ -17,16 +17,18 @@ import pulumi_azure_native.containerregistry as containerregistry
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.machinelearningservices as ml
 import pulumi_azure_native.managedidentity as managedidentity
-import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.resources as resources
 import pulumi_azure_native.storage as storage
 
 from components.azure_common import (
     AzurePrincipal,
+    app_insights,
     assign_role,
     azure_name,
     key_vault,
+    log_workspace,
     resource_group,
+    storage_account,
     tags_for,
 )
 from components.data_lake.azure import DataLake
@@ -87,43 +89,13 @@ class TrainingJob(pulumi.ComponentResource):
         )
         principal = AzurePrincipal(f"{name}-identity", identity.principal_id)
         vault = key_vault(f"{name}-vault", "ml", rg.name, identity.tenant_id, tags, self)
-        store = storage.StorageAccount(
-            f"{name}-storage",
-            account_name=azure_name("storage_account", "ml"),
-            resource_group_name=rg.name,
-            kind="StorageV2",
-            sku={"name": "Standard_LRS"},  # run logs and snapshots: reproducible, so one zone is enough
-            minimum_tls_version="TLS1_2",  # older TLS versions have known weaknesses
-            enable_https_traffic_only=True,
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,  # the workspace uses identity-based datastores (below)
-            encryption={
-                "key_source": "Microsoft.Storage",
-                "require_infrastructure_encryption": True,  # a second AES layer at the infrastructure level
-                "services": {"blob": {"enabled": True, "key_type": "Account"}},
-            },
-            tags=tags,
-            opts=child,
-        )
-        logs = operationalinsights.Workspace(
-            f"{name}-logs",
-            workspace_name=azure_name("generic", "ml", "logs"),
-            resource_group_name=rg.name,
-            sku={"name": "PerGB2018"},
-            retention_in_days=LOG_RETENTION_DAYS,
-            tags=tags,
-            opts=child,
-        )
-        app_insights = applicationinsights.Component(
-            f"{name}-app-insights",
-            resource_name_=azure_name("generic", "ml", "appi"),
-            resource_group_name=rg.name,
-            kind="web",
-            application_type="web",
-            workspace_resource_id=logs.id,
-            ingestion_mode="LogAnalytics",
-            tags=tags,
-            opts=child,
+        # Run logs and snapshots are reproducible: one zone is enough. The workspace uses identity-based
+        # datastores (below), so the baseline's shared-key ban holds.
+        store = storage_account(f"{name}-storage", "ml", rg.name, tags, self)
+        logs = log_workspace(f"{name}-logs", "ml-logs", rg.name, LOG_RETENTION_DAYS, tags, self)
+        # Azure ML's online deployments send request telemetry with the connection string: local auth stays on.
+        insights = app_insights(
+            f"{name}-app-insights", "ml-appi", rg.name, logs, tags, self, entra_only=False
         )
         registry = containerregistry.Registry(
             f"{name}-registry",
@@ -145,7 +117,7 @@ class TrainingJob(pulumi.ComponentResource):
                 "type": "SystemAssigned"
             },  # the workspace reaches its dependencies with its own identity
             key_vault=vault.id,
-            application_insights=app_insights.id,
+            application_insights=insights.id,
             storage_account=store.id,
             container_registry=registry.id,
             system_datastores_auth_mode="identity",  # no storage account keys stored in the workspace
@@ -213,7 +185,7 @@ class TrainingJob(pulumi.ComponentResource):
             registry=registry,
             key_vault=vault,
             storage_account=store,
-            app_insights=app_insights,
+            app_insights=insights,
             grants=grants,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
