@@ -45,7 +45,8 @@ def generate(
     table.add_column("rows", justify="right")
     table.add_column("median price (INR)", justify="right")
     prices = frame["price_inr"].map(lambda v: v if isinstance(v, int | float) else None).astype(float)
-    for city, group in prices.groupby(frame["city"].astype(str)):
+    cities = frame["city"].map(lambda c: c if isinstance(c, str) else "(missing)")
+    for city, group in prices.groupby(cities):
         table.add_row(str(city), str(len(group)), f"{group.median():,.0f}" if group.notna().any() else "-")
     console.print(table)
     console.print(
