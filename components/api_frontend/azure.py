@@ -237,7 +237,7 @@ class ApiFrontend(pulumi.ComponentResource):
             opts=child,
         )
         principal = AzurePrincipal(f"{name}-function", app.identity.apply(lambda i: i.principal_id))
-        grants = (
+        grants = [
             # The Functions host keeps leases and keys in blobs of its own account.
             assign_role(
                 f"{name}-function-host-storage", principal, "Storage Blob Data Owner", host_storage.id, self
@@ -245,14 +245,17 @@ class ApiFrontend(pulumi.ComponentResource):
             assign_role(
                 f"{name}-function-endpoint-key", principal, "Key Vault Secrets User", secret.id, self
             ),
-            assign_role(
-                f"{name}-function-telemetry",
-                principal,
-                "Monitoring Metrics Publisher",
-                observability.app_insights_id,
-                self,
-            ),
-        )
+        ]
+        if args.tracing:  # Entra-authenticated telemetry needs this role on the App Insights component
+            grants.append(
+                assign_role(
+                    f"{name}-function-telemetry",
+                    principal,
+                    "Monitoring Metrics Publisher",
+                    observability.app_insights_id,
+                    self,
+                )
+            )
 
         gateway = apim.ApiManagementService(
             f"{name}-gateway",
@@ -344,6 +347,6 @@ class ApiFrontend(pulumi.ComponentResource):
             gateway=gateway,
             api=api,
             operations=operations,
-            grants=grants,
+            grants=tuple(grants),
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

@@ -432,3 +432,19 @@ def test_mock_ids_are_arm_ids() -> None:
         "storageAccounts/acct/blobServices/default/containers/raw"
     )
     assert out["name"] == "raw"
+
+
+def test_alert_timing_maps_to_what_azure_accepts() -> None:
+    from components.observability.azure import frequency, window
+
+    assert [frequency(p) for p in (10, 60, 300, 3600)] == ["PT1M", "PT1M", "PT5M", "PT1H"]
+    assert window(60, 3) == "PT5M"  # 3 minutes round up to the next window Azure offers
+    assert window(300, 3) == "PT15M"
+    assert window(3600, 60) == "P1D"  # the longest window
+
+
+def test_tracing_off_drops_telemetry_settings_and_role() -> None:
+    inv = build_inventory("azure", config=variant({"api": {"tracing": False}}))
+    settings = {s["name"] for s in one(inv, "web:WebApp")["inputs"]["siteConfig"]["appSettings"]}
+    assert "APPLICATIONINSIGHTS_CONNECTION_STRING" not in settings
+    assert "api-function-telemetry" not in {g["name"] for g in of_type(inv, "authorization:RoleAssignment")}
