@@ -96,6 +96,7 @@ FREE: dict[str, str] = {
     "aws:appautoscaling/target:Target": "Application Auto Scaling has no charge",
     "aws:appautoscaling/policy:Policy": "Application Auto Scaling has no charge (its alarms are priced)",
     "aws:glue/securityConfiguration:SecurityConfiguration": "encryption settings for Glue jobs/crawlers; no charge",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": "ECR lifecycle policies have no charge (they only expire images)",
     # Azure
     "azure-native:resources:ResourceGroup": "resource groups have no charge",
     "azure-native:storage:BlobContainer": _BILLED_ON_ACCOUNT,
