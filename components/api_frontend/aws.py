@@ -159,7 +159,7 @@ class ApiFrontend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[fn_logs]),
         )
 
-        cors = (
+        cors: apigatewayv2.ApiCorsConfigurationArgsDict | None = (
             {
                 "allow_origins": list(args.cors_origins),
                 "allow_methods": ["GET", "POST"],

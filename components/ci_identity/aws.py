@@ -69,7 +69,9 @@ class CiIdentity(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-        provider_arn = provider.arn if provider else pulumi.Output.from_input(existing_provider_arn)
+        provider_arn: pulumi.Output[str] = (
+            provider.arn if provider else pulumi.Output.from_input(existing_provider_arn or "")
+        )
         trust = pol.document(
             [
                 {

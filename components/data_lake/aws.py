@@ -371,7 +371,12 @@ class DataLake(pulumi.ComponentResource):
         )
 
     def _harden(
-        self, name: str, bucket: s3.Bucket, *, sse: dict, versioning: bool
+        self,
+        name: str,
+        bucket: s3.Bucket,
+        *,
+        sse: s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict,
+        versioning: bool,
     ) -> s3.BucketPublicAccessBlock:
         child = pulumi.ResourceOptions(parent=self)
         s3.BucketServerSideEncryptionConfiguration(
@@ -440,8 +445,8 @@ class DataLake(pulumi.ComponentResource):
         noncurrent_days: int | None = None,
         cold_after_days: int | None = None,
         expiry_days: int | None = None,
-    ) -> dict:
-        rule: dict = {
+    ) -> s3.BucketLifecycleConfigurationRuleArgsDict:
+        rule: s3.BucketLifecycleConfigurationRuleArgsDict = {
             "id": rule_id,
             "status": "Enabled",
             "filter": {"prefix": ""},
@@ -455,7 +460,9 @@ class DataLake(pulumi.ComponentResource):
             rule["expiration"] = {"days": expiry_days}
         return rule
 
-    def _lifecycle(self, name: str, bucket: s3.Bucket, rules: list[dict]) -> s3.BucketLifecycleConfiguration:
+    def _lifecycle(
+        self, name: str, bucket: s3.Bucket, rules: list[s3.BucketLifecycleConfigurationRuleArgsDict]
+    ) -> s3.BucketLifecycleConfiguration:
         return s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=pulumi.ResourceOptions(parent=self)
         )

@@ -115,21 +115,22 @@ class ModelEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        variant: dict = {"variant_name": VARIANT, "model_name": model.name}
+        variant: sagemaker.EndpointConfigurationProductionVariantArgsDict = {
+            "variant_name": VARIANT,
+            "model_name": model.name,
+        }
         if args.mode is EndpointMode.SERVERLESS:
             variant["serverless_config"] = {
                 "memory_size_in_mb": args.serverless_memory_mb,
                 "max_concurrency": args.serverless_max_concurrency,
             }
         else:
-            variant.update(
-                instance_type=args.instance_type or DEFAULT_INSTANCE_TYPE,
-                initial_instance_count=args.min_instances,
-                initial_variant_weight=1,
-            )
+            variant["instance_type"] = args.instance_type or DEFAULT_INSTANCE_TYPE
+            variant["initial_instance_count"] = args.min_instances
+            variant["initial_variant_weight"] = 1
         # data_capture_percent = 0 turns capture off (SageMaker has listed capture among serverless exclusions in
         # some regions; set 0 there).
-        capture = (
+        capture: sagemaker.EndpointConfigurationDataCaptureConfigArgsDict | None = (
             {
                 "enable_capture": True,
                 "initial_sampling_percentage": args.data_capture_percent,

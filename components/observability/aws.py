@@ -9,6 +9,7 @@ resource must be given its whole body, and no later call can amend it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
@@ -97,7 +98,7 @@ class Observability(pulumi.ComponentResource):
                 f"{name}-email", topic=topic.arn, protocol="email", endpoint=args.alert_email, opts=child
             )
         self._topic = topic
-        self._widgets: list[dict] = []
+        self._widgets: list[pulumi.Output[dict]] = []
         self._published = False
         self._dashboard_name = physical_name("aws:generic", self._project, self._stack, "platform")
         self.alerts_channel = topic.arn
@@ -194,7 +195,7 @@ class Observability(pulumi.ComponentResource):
     # --- building blocks ---------------------------------------------------------------------------------------
 
     def _alarms(
-        self, namespace: str, dims: dict[str, pulumi.Input[str]], rules: list[Rule]
+        self, namespace: str, dims: Mapping[str, pulumi.Input[str]], rules: list[Rule]
     ) -> list[cloudwatch.MetricAlarm]:
         if self._published:
             raise RuntimeError("watch_* after the dashboard was published: call watch_api last")
@@ -226,7 +227,11 @@ class Observability(pulumi.ComponentResource):
         return alarms
 
     def _widget(
-        self, title: str, namespace: str, metrics: list[tuple[str, str]], dims: dict[str, pulumi.Input[str]]
+        self,
+        title: str,
+        namespace: str,
+        metrics: list[tuple[str, str]],
+        dims: Mapping[str, pulumi.Input[str]],
     ) -> pulumi.Output[dict]:
         keys = sorted(dims)
         return pulumi.Output.all(self._region, *[dims[k] for k in keys]).apply(

@@ -189,7 +189,7 @@ class SparkCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        ec2_attributes: dict = {"instance_profile": profile.arn}
+        ec2_attributes: emr.ClusterEc2AttributesArgsDict = {"instance_profile": profile.arn}
         if o.subnet_id:
             ec2_attributes["subnet_id"] = o.subnet_id
         cluster = emr.Cluster(

@@ -97,9 +97,10 @@ def test_routes_predict_needs_iam_health_is_open(mocks: RecordingMocks):
         assert values[1] == "tricloud-aws-dev-api"
         assert mocks.registered_outputs["api"] == sorted(OUTPUTS)
 
+    assert p.api is not None
     return pulumi.Output.all(settled(lambda: None), p.api.api_url, p.api.function_name).apply(
         lambda v: check(v[1:])
-    )  # type: ignore[union-attr]
+    )
 
 
 @pulumi.runtime.test

@@ -14,9 +14,9 @@ from components.spark_cluster.spec import OUTPUTS, AwsSparkOptions, SparkCluster
 from tricloud.mocks import RecordingMocks
 
 
-def _spark(args: SparkClusterArgs, **kw: str) -> SparkCluster:
+def _spark(args: SparkClusterArgs, tls_certificate_s3_uri: str | None = None) -> SparkCluster:
     lake = DataLake("lake", DataLakeArgs())
-    return SparkCluster("spark", args, lake=lake, **kw)
+    return SparkCluster("spark", args, lake=lake, tls_certificate_s3_uri=tls_certificate_s3_uri)
 
 
 @pulumi.runtime.test
