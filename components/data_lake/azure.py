@@ -26,12 +26,17 @@ from components.azure_common import (
     log_workspace,
     resource_group,
     storage_account,
+    subscription_scope,
     tags_for,
 )
 from components.data_lake.spec import OUTPUTS, DataLakeArgs, Zone
 from components.data_lake.spec import DataLake as Spec
 from components.naming import physical_name
 
+TRUSTED_RESOURCE_TYPES = (
+    "/resourceGroups/*/providers/Microsoft.Databricks/accessConnectors/*",
+    "/resourceGroups/*/providers/Microsoft.MachineLearningServices/workspaces/*",
+)
 AUDIT_LOG_RETENTION_DAYS = 90  # access logs are for audits; a quarter covers a review cycle
 
 
@@ -128,6 +133,8 @@ class DataLake(pulumi.ComponentResource):
                 "encryption_identity": {"encryption_user_assigned_identity": identity.id},
             }
 
+        client = authorization.get_client_config_output()
+        sub = subscription_scope(rg.id)
         account = storage_account(
             f"{name}-account",
             "lake",
@@ -142,6 +149,12 @@ class DataLake(pulumi.ComponentResource):
                 "bypass": "AzureServices",
                 "ip_rules": [
                     {"i_p_address_or_range": c, "action": "Allow"} for c in args.azure.allowed_ip_ranges
+                ],
+                # Network path (not permission) for Databricks access connectors and Azure ML workspaces of this
+                # subscription; what each may read or write is still decided by its role assignments.
+                "resource_access_rules": [
+                    {"tenant_id": client.tenant_id, "resource_id": pulumi.Output.concat(sub, rule)}
+                    for rule in TRUSTED_RESOURCE_TYPES
                 ],
             },
             encryption=encryption,

@@ -122,7 +122,20 @@ class TrainingJob(pulumi.ComponentResource):
             container_registry=registry.id,
             system_datastores_auth_mode="identity",  # no storage account keys stored in the workspace
             # A workspace-managed VNet: compute nodes get no public IP; outbound internet stays for pip/conda.
-            managed_network={"isolation_mode": "AllowInternetOutbound"},
+            # The lake denies public networks, so the managed VNet reaches it through private endpoints.
+            managed_network=ml.ManagedNetworkSettingsArgs(
+                isolation_mode="AllowInternetOutbound",
+                outbound_rules={
+                    f"lake-{sub}": ml.PrivateEndpointOutboundRuleArgs(
+                        type="PrivateEndpoint",
+                        category="UserDefined",
+                        destination=ml.PrivateEndpointDestinationArgs(
+                            service_resource_id=lake.account_id, subresource_target=sub, spark_enabled=False
+                        ),
+                    )
+                    for sub in ("dfs", "blob")
+                },
+            ),
             public_network_access="Enabled",  # Entra-authenticated studio/CLI access for learners and CI
             hbi_workspace=False,
             v1_legacy_mode=False,

@@ -85,6 +85,14 @@ def test_lake_account_is_adls_gen2_and_locked_down(inv: Inventory) -> None:
     assert a["networkRuleSet"]["defaultAction"] == "Deny"
     assert a["networkRuleSet"]["bypass"] == "AzureServices"
     assert a["networkRuleSet"]["ipRules"] == []
+    sub = f"/subscriptions/{azure_mocks.SUBSCRIPTION_ID}/resourceGroups/*/providers/"
+    assert a["networkRuleSet"]["resourceAccessRules"] == [
+        {"tenantId": azure_mocks.TENANT_ID, "resourceId": f"{sub}Microsoft.Databricks/accessConnectors/*"},
+        {
+            "tenantId": azure_mocks.TENANT_ID,
+            "resourceId": f"{sub}Microsoft.MachineLearningServices/workspaces/*",
+        },
+    ]
     assert a["allowCrossTenantReplication"] is False
     enc = a["encryption"]
     assert enc["requireInfrastructureEncryption"] is True
@@ -247,6 +255,15 @@ def test_training_cluster_scales_from_zero_without_public_ips(inv: Inventory, al
     ws = one(inv, "machinelearningservices:Workspace")["inputs"]
     assert ws["systemDatastoresAuthMode"] == "identity"
     assert ws["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+    rules = ws["managedNetwork"]["outboundRules"]
+    assert {k: (r["type"], r["destination"]["subresourceTarget"]) for k, r in rules.items()} == {
+        "lake-dfs": ("PrivateEndpoint", "dfs"),
+        "lake-blob": ("PrivateEndpoint", "blob"),
+    }
+    assert all(
+        r["destination"]["serviceResourceId"].endswith("/storageAccounts/tricloudazuredevlake")
+        for r in rules.values()
+    )
     acr = one(inv, "containerregistry:Registry")["inputs"]
     assert acr["adminUserEnabled"] is False
     assert acr["anonymousPullEnabled"] is False

@@ -254,7 +254,14 @@ def computed_state(type_token: str, name: str, inputs: dict, region: str) -> tup
 
 
 def invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    """Invokes the Azure stack makes: the Function App's host keys (read into API Management)."""
+    """Invokes the Azure stack makes: client config, Function App host keys, online endpoint keys."""
+    if token == "azure-native:authorization:getClientConfig":
+        return {
+            "clientId": _guid("client", "deployer"),
+            "objectId": _guid("principal", "deployer"),
+            "subscriptionId": SUBSCRIPTION_ID,
+            "tenantId": TENANT_ID,
+        }
     if token == "azure-native:web:listWebAppHostKeys":
         site = str(args.get("name"))
         return {"masterKey": "", "functionKeys": {"default": _guid("function-key", site).replace("-", "")}}
