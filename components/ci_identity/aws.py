@@ -133,6 +133,20 @@ class CiIdentity(pulumi.ComponentResource):
                 sid="PassSageMakerRoles",
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
+            # The deploy workflow builds app/Dockerfile and pushes it to this stack's repository only.
+            pol.statement(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
+            pol.statement(
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:UploadLayerPart",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:BatchGetImage",
+                ],
+                [training.repository_arn],
+                sid="PushTrainingImage",
+            ),
             *lake.write_statements(Zone.ARTIFACTS, MODELS_PREFIX),
             *[
                 s
