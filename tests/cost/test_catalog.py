@@ -88,7 +88,8 @@ def test_malformed_catalog_names_field_and_value(tmp_path: Path, mutate, message
 
 def test_wanted_meter_needs_a_refresh_record(tmp_path: Path) -> None:
     directory = _copy(tmp_path)
-    _edit(directory / "gcp.yaml", lambda d: d["wanted"][0].pop("refresh"))
+    wanted = {"region": "asia-south1", "service": "Cloud Run", "sku": "requests", "unit": "request"}
+    _edit(directory / "gcp.yaml", lambda d: d.update(wanted=[wanted]))
     with pytest.raises(
         CatalogError, match=r"wanted\[0\]\.refresh: a wanted meter needs the price API record"
     ):
