@@ -130,7 +130,8 @@ class Engine:
 
     def ctx(self) -> Ctx:
         if self._ctx is None:
-            self._ctx = Ctx(self.emulator, self.region, self.emulator.account_id())
+            code_store = self.state_path.parent / "lambda-code"
+            self._ctx = Ctx(self.emulator, self.region, self.emulator.account_id(), code_store)
         return self._ctx
 
     def _emit(

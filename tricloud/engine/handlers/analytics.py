@@ -7,7 +7,9 @@ from typing import Any
 from tricloud.engine.handlers.base import (
     Ctx,
     Handler,
+    PutHandler,
     Resource,
+    as_json,
     compact,
     found,
     ignore_gone,
@@ -174,3 +176,16 @@ class EcrRepository(Handler):
 
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("ecr").describe_repositories(repositoryNames=[e.id]))
+
+
+@register("aws:ecr/lifecyclePolicy:LifecyclePolicy", "ecr")
+class EcrLifecyclePolicy(PutHandler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        repo = str(r.get("repository"))
+        out = ctx.client("ecr").put_lifecycle_policy(
+            repositoryName=repo, lifecyclePolicyText=as_json(r.get("policy"))
+        )
+        return repo, {"registryId": out["registryId"]}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        ignore_gone(lambda: ctx.client("ecr").delete_lifecycle_policy(repositoryName=e.id))

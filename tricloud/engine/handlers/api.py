@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 from tricloud.engine.archive import Zip
@@ -38,6 +40,21 @@ def _function_config(r: Resource) -> dict[str, Any]:
     return conf
 
 
+def code_path(store: Path, sha256_b64: str) -> Path:
+    return store / (base64.b64decode(sha256_b64).hex() + ".zip")
+
+
+def store_code(ctx: Ctx, code: Zip) -> Path:
+    """Keep the deployed bytes, so the local gateway runs exactly what the function holds (checked by sha256)."""
+    path = code_path(ctx.code_store, code.sha256_b64)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(code.data)
+        tmp.replace(path)
+    return path
+
+
 @register("aws:lambda/function:Function", "lambda")
 class Function(Handler):
     def _outputs(self, ctx: Ctx, name: str, fn: dict[str, Any], r: Resource) -> dict[str, Any]:
@@ -65,6 +82,7 @@ class Function(Handler):
         code = r.get("code")
         if not isinstance(code, Zip):
             raise ValueError(f"code = {code!r}: the local engine needs an archive (AssetArchive/FileArchive)")
+        store_code(ctx, code)
         fn = ctx.client("lambda").create_function(
             FunctionName=name,
             Code={"ZipFile": code.data},
@@ -81,6 +99,7 @@ class Function(Handler):
         lam = ctx.client("lambda")
         code = r.get("code")
         if isinstance(code, Zip) and code.sha256_b64 != old.outputs.get("codeSha256"):
+            store_code(ctx, code)
             lam.update_function_code(FunctionName=old.id, ZipFile=code.data)
         fn = lam.update_function_configuration(FunctionName=old.id, **_function_config(r))
         self._concurrency(ctx, old.id, r)

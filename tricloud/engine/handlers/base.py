@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -66,6 +67,7 @@ class Ctx:
     emulator: Emulator
     region: str
     account: str
+    code_store: Path  # Lambda code zips by sha256: moto keeps the bytes but cannot hand them back
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)

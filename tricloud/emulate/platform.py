@@ -1,0 +1,431 @@
+"""The offline platform after the apply: data into the raw zone, the Spark feature job over s3a, training with the
+SageMaker contract, the inference server, the sagemaker-runtime shim and the local API gateway.
+
+Every location comes from the applied resources (stack outputs and what the emulator holds), never from constants,
+so the run exercises the same wiring a cloud deploy would. `Platform.close()` stops every process it started, by PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tricloud.emulate.gateway import Gateway
+from tricloud.emulate.runtime import RuntimeShim
+from tricloud.emulate.tls import TlsProxy
+from tricloud.engine import Emulator, Engine, Result
+
+RAW_KEY = "listings/listings.csv"
+CURATED_PREFIX = "listings/"
+QUARANTINE_PREFIX = "quarantine/listings/"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = {  # one listing in app.schema's request shape
+    "city": "Pune",
+    "locality_tier": 2,
+    "area_sqft": 1050,
+    "bedrooms": 2,
+    "bathrooms": 2,
+    "age_years": 6,
+    "floor": 4,
+    "parking": 1,
+    "furnishing": "semi-furnished",
+    "distance_to_metro_km": 1.8,
+}
+
+
+class PlatformError(Exception):
+    """A phase failed; the message names the phase and what to do."""
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith(("s3://", "s3a://")):
+        raise PlatformError(f"expected an s3:// URI, got {uri!r}")
+    bucket, _, key = uri.split("://", 1)[1].partition("/")
+    return bucket, key
+
+
+@dataclass
+class Options:
+    stack: str = "dev"
+    rows: int = 5000
+    seed: int = 42
+    malformed_fraction: float = 0.02
+    gateway_port: int = 0
+    throttle: bool = True
+    config: dict[str, Any] | None = None  # stack config override (tests, benchmark)
+    state_path: Path | None = None
+
+
+@dataclass
+class Platform:
+    emulator: Emulator
+    options: Options = field(default_factory=Options)
+    on_phase: Callable[[str, str, float], None] = lambda phase, detail, seconds: None
+    timings: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    engine: Engine | None = None
+    apply_result: Result | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    server: subprocess.Popen[str] | None = None
+    server_url: str = ""
+    shim: RuntimeShim | None = None
+    gateway: Gateway | None = None
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tricloud-emulate-")))
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[dict[str, Any]]:
+        info: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            yield info
+        except PlatformError:
+            raise
+        except Exception as exc:
+            raise PlatformError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        seconds = time.perf_counter() - started
+        self.timings[name] = seconds
+        self.details[name] = info
+        self.on_phase(name, info.get("summary", ""), seconds)
+
+    # --- phases ---
+
+    def apply(
+        self, on_event: Callable[..., None] | None = None, before_change: Callable[..., None] | None = None
+    ) -> Result:
+        self.engine = Engine(
+            self.emulator,
+            stack=self.options.stack,
+            state_path=self.options.state_path,
+            config=self.options.config,
+            on_event=on_event,
+            before_change=before_change,
+        )
+        started = time.perf_counter()
+        self.apply_result = self.engine.apply()
+        self.outputs = self.apply_result.outputs
+        self.timings["apply"] = time.perf_counter() - started
+        self.on_phase("apply", self.apply_result.summary(), self.timings["apply"])
+        return self.apply_result
+
+    def s3(self) -> Any:
+        return self.emulator.client("s3")
+
+    def upload_raw(self) -> str:
+        from app.data.generator import generate, write_listings
+
+        with self.phase("data") as info:
+            frame = generate(
+                self.options.rows, seed=self.options.seed, malformed_fraction=self.options.malformed_fraction
+            )
+            path = write_listings(frame, self.workdir / "raw" / "listings.csv")
+            bucket, prefix = split_s3(self.outputs["raw_uri"])
+            self.s3().upload_file(str(path), bucket, prefix + RAW_KEY)
+            uri = f"s3://{bucket}/{prefix}{RAW_KEY}"
+            info["summary"] = f"{len(frame)} listings -> {uri}"
+            info["uri"] = uri
+        return uri
+
+    def run_spark(self) -> dict[str, Any]:
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            raise PlatformError(
+                "spark: Java is not installed (Spark needs a JRE 17): apt-get install openjdk-17-jre-headless"
+            )
+        with self.phase("spark") as info:
+            raw = self.details["data"]["uri"].replace("s3://", "s3a://", 1)
+            curated_bucket, curated_prefix = split_s3(self.outputs["curated_uri"])
+            output = f"s3a://{curated_bucket}/{curated_prefix}{CURATED_PREFIX}"
+            quarantine = f"s3a://{curated_bucket}/{curated_prefix}{QUARANTINE_PREFIX}"
+            job_run = self._record_job_run(raw, output, quarantine)
+            s3_url = urlsplit(self.emulator.url_for("s3"))
+            proxy = TlsProxy((s3_url.hostname or "127.0.0.1", int(s3_url.port or 80)), self.workdir / "tls")
+            env = {
+                **os.environ,
+                **self.emulator.env(),
+                "SPARK_LOCAL_IP": "127.0.0.1",
+                "PYSPARK_PYTHON": sys.executable,
+                "TRICLOUD_S3A_ENDPOINT": proxy.url,
+                "TRICLOUD_JAVA_OPTIONS": proxy.java_options(),
+            }
+            try:
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tricloud.emulate.spark_submit",
+                        "--input",
+                        raw,
+                        "--output",
+                        output,
+                        "--quarantine",
+                        quarantine,
+                    ],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
+            finally:
+                proxy.close()
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("TRICLOUD_COUNTS ")), None)
+            if proc.returncode != 0 or line is None:
+                tail = "\n".join(
+                    [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith(("\tat ", "\t..."))][
+                        -12:
+                    ]
+                )
+                raise PlatformError(f"spark: the feature job failed (exit {proc.returncode}):\n{tail}")
+            counts = json.loads(line.removeprefix("TRICLOUD_COUNTS "))
+            info.update(counts=counts, output=output, job_run=job_run)
+            info["summary"] = (
+                f"{counts.get('valid_rows')} curated, {counts.get('quarantined_rows')} quarantined "
+                f"(EMR Serverless job run {job_run})"
+            )
+        return counts
+
+    def _record_job_run(self, raw: str, output: str, quarantine: str) -> str:
+        """The run is recorded on the emulated application, as the deploy would submit it."""
+        emr = self.emulator.client("emr-serverless")
+        app_id = self.outputs["spark_application"]
+        run = emr.start_job_run(
+            applicationId=app_id,
+            executionRoleArn=self.outputs["spark_job_role"],
+            name="tricloud-features",
+            jobDriver={
+                "sparkSubmit": {
+                    "entryPoint": "app/features/__main__.py",
+                    "entryPointArguments": ["--input", raw, "--output", output, "--quarantine", quarantine],
+                }
+            },
+            configurationOverrides={
+                "monitoringConfiguration": {
+                    "s3MonitoringConfiguration": {"logUri": self.outputs["spark_logs_uri"]}
+                }
+            },
+        )
+        return str(run["jobRunId"])
+
+    def model_data_uri(self) -> str:
+        """Where the applied SageMaker Model expects its artifact (read back from the emulator)."""
+        assert self.engine is not None
+        model = next(e for e in self.engine.state.ordered() if e.type == "aws:sagemaker/model:Model")
+        desc = self.emulator.client("sagemaker").describe_model(ModelName=model.id)
+        return str(desc["PrimaryContainer"]["ModelDataUrl"])
+
+    def train(self) -> dict[str, Any]:
+        with self.phase("train") as info:
+            root = self.workdir / "sm"
+            channel = root / "input" / "data" / "train"
+            bucket, prefix = split_s3(self.details["spark"]["output"].replace("s3a://", "s3://", 1))
+            files = 0
+            for page in self.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    rel = obj["Key"][len(prefix) :]
+                    if not rel.endswith(".parquet"):
+                        continue  # _SUCCESS markers and folder placeholders
+                    target = channel / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self.s3().download_file(bucket, obj["Key"], str(target))
+                    files += 1
+            if not files:
+                raise PlatformError(
+                    f"train: no Parquet under {self.details['spark']['output']}; did the Spark phase run?"
+                )
+            model_dir, out_dir = root / "model", root / "output" / "data"
+            env = {
+                **os.environ,
+                **self.emulator.env(),
+                "SM_CHANNEL_TRAIN": str(channel),
+                "SM_MODEL_DIR": str(model_dir),
+                "SM_OUTPUT_DATA_DIR": str(out_dir),
+                "SM_HPS": json.dumps(self._hyperparameters()),
+                "TRICLOUD_SM_ROOT": str(root),
+            }
+            proc = subprocess.run(
+                [sys.executable, "-m", "app.train"],
+                cwd=REPO_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if proc.returncode != 0:
+                raise PlatformError(
+                    f"train: app.train failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
+                )
+            uri = self.model_data_uri()
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+                for p in sorted(model_dir.iterdir()):
+                    tar.add(p, arcname=p.name)
+            mbucket, mkey = split_s3(uri)
+            self.s3().put_object(Bucket=mbucket, Key=mkey, Body=buf.getvalue())
+            metrics = json.loads((model_dir / "metrics.json").read_text())
+            info.update(metrics=metrics, model_data_uri=uri, files=files)
+            info["summary"] = f"r2 {metrics.get('r2', 0):.3f}, model {metrics.get('version')} -> {uri}"
+        return metrics
+
+    def _hyperparameters(self) -> dict[str, str]:
+        cfg = self.engine.config if self.engine else {}
+        training = cfg.get("tricloud:training") or {}
+        return {str(k): str(v) for k, v in (training.get("hyperparameters") or {}).items()}
+
+    def serve(self) -> str:
+        with self.phase("serve") as info:
+            uri = self.model_data_uri()
+            bucket, key = split_s3(uri)
+            model_dir = self.workdir / "serving" / "model"
+            model_dir.mkdir(parents=True, exist_ok=True)
+            body = self.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+            with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+                tar.extractall(model_dir, filter="data")
+            self.start_server(model_dir)
+            account = self.emulator.account_id()
+            self.shim = RuntimeShim(account, self.emulator.region)
+            endpoint = self.outputs["endpoint_name"]
+            self.emulator.client("sagemaker").describe_endpoint(EndpointName=endpoint)  # it must exist
+            self.shim.route(endpoint, self.server_url)
+            info.update(server=self.server_url, shim=self.shim.url, endpoint=endpoint)
+            info["summary"] = f"endpoint {endpoint} -> {self.server_url} (runtime shim {self.shim.url})"
+        return self.server_url
+
+    def start_server(self, model_dir: Path | None = None) -> None:
+        model_dir = model_dir or self.workdir / "serving" / "model"
+        self.server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.serve",
+                "sagemaker",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--model-dir",
+                str(model_dir),
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.server.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.server.stdout.readline()
+            if not line:
+                break
+            if line.startswith("serving ") and " on http://" in line:
+                self.server_url = line.rsplit(" on ", 1)[1].strip()
+                if self.shim is not None:
+                    self.shim.route(self.outputs["endpoint_name"], self.server_url)
+                return
+        self.stop_server()
+        raise PlatformError("serve: the inference server did not report ready within 60 s")
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            if self.server.poll() is None:
+                self.server.terminate()  # SIGTERM: how SageMaker stops a container
+                try:
+                    self.server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.server.kill()
+                    self.server.wait(timeout=5)
+            self.server = None
+
+    def start_gateway(self) -> Gateway:
+        assert self.engine is not None and self.shim is not None
+        with self.phase("gateway") as info:
+            api = next(e for e in self.engine.state.ordered() if e.type == "aws:apigatewayv2/api:Api")
+            env = {**self.emulator.env(), "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.shim.url}
+            self.gateway = Gateway(
+                self.emulator,
+                api.id,
+                code_store=self.engine.ctx().code_store,
+                function_env=env,
+                port=self.options.gateway_port,
+                throttle=self.options.throttle,
+            )
+            self.gateway.warm()
+            info.update(url=self.gateway.url, routes=[r.route_key for r in self.gateway.routes])
+            info["summary"] = f"{self.gateway.url} ({', '.join(info['routes'])})"
+        return self.gateway
+
+    def smoke(self) -> dict[str, Any]:
+        with self.phase("first prediction") as info:
+            status, body = signed_request(
+                self.gateway_url + "/predict", {"instances": [SAMPLE]}, self.emulator.region
+            )
+            if status != 200 or body.get("fallback"):
+                raise PlatformError(f"first prediction: POST /predict answered {status}: {body}")
+            info.update(status=status, response=body)
+            info["summary"] = f"{body['predictions'][0]:,.0f} INR (model {body.get('model_version')})"
+        return body
+
+    @property
+    def gateway_url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    def run_all(self, on_event: Callable[..., None] | None = None) -> dict[str, Any]:
+        self.apply(on_event)
+        self.upload_raw()
+        self.run_spark()
+        self.train()
+        self.serve()
+        self.start_gateway()
+        return self.smoke()
+
+    def close(self) -> None:
+        if self.gateway is not None:
+            self.gateway.close()
+            self.gateway = None
+        if self.shim is not None:
+            self.shim.close()
+            self.shim = None
+        self.stop_server()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def signed_request(
+    url: str, payload: Any, region: str, *, method: str = "POST", sign: bool = True, timeout: float = 30
+) -> tuple[int, Any]:
+    """A SigV4-signed JSON request (as `curl --aws-sigv4` sends it) with the emulator's keys."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    data = json.dumps(payload).encode() if payload is not None else b""
+    headers = {"content-type": "application/json"}
+    if sign:
+        req = AWSRequest(method=method, url=url, data=data, headers=headers)
+        SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "execute-api", region).add_auth(req)
+        headers = dict(req.headers.items())
+    request = urllib.request.Request(url, data=data or None, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw)
+        except json.JSONDecodeError:
+            return err.code, raw.decode(errors="replace")
