@@ -36,11 +36,19 @@ CONCEPTS: tuple[type[Concept], ...] = (
 
 
 class OutputsMonitor(RecordingMonitor):
-    """Also records what each component passes to `register_outputs` (the mocks never see it)."""
+    """Also records what mocks never see: each component's `register_outputs`, and `protect`/`ignore_changes`."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registered: dict[tuple[str, str], set[str]] = {}
+        self.options: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.options[(request.type, request.name)] = {
+            "protect": bool(request.protect),
+            "ignore_changes": sorted(request.ignoreChanges),
+        }
+        return super().RegisterResource(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         _, _, type_, name = request.urn.split("::", 3)
@@ -55,6 +63,7 @@ class Platform:
     resources: list[dict[str, Any]]
     registered_outputs: dict[tuple[str, str], set[str]]
     stack_outputs: dict[str, Any]
+    options: dict[tuple[str, str], dict[str, Any]]
 
     def components(self) -> dict[str, list[str]]:
         """Component type -> names of its instances."""
@@ -86,17 +95,23 @@ def require_stack(cloud: str) -> None:
 def platform(cloud: str) -> Platform:
     """Run stacks/<cloud> under mocks once per session."""
     if cloud not in _CACHE:
-        require_stack(cloud)
-        values = stack_config(cloud)
-        region = str(values.get(REGION_KEYS[cloud], ""))
-        mocks = RecordingMocks(cloud, region)
-        monitor = OutputsMonitor(mocks)
-        outputs = run_program(cloud, "dev", mocks, config=values, monitor=monitor)
-        _CACHE[cloud] = Platform(
-            cloud=cloud,
-            region=region,
-            resources=mocks.sorted_resources(),
-            registered_outputs=dict(monitor.registered),
-            stack_outputs=dict(outputs),
-        )
+        _CACHE[cloud] = run(cloud)
     return _CACHE[cloud]
+
+
+def run(cloud: str, config: dict[str, Any] | None = None) -> Platform:
+    """Run stacks/<cloud> with its dev config (or `config`) and keep everything recorded."""
+    require_stack(cloud)
+    values = stack_config(cloud) if config is None else config
+    region = str(values.get(REGION_KEYS[cloud], ""))
+    mocks = RecordingMocks(cloud, region)
+    monitor = OutputsMonitor(mocks)
+    outputs = run_program(cloud, "dev", mocks, config=values, monitor=monitor)
+    return Platform(
+        cloud=cloud,
+        region=region,
+        resources=mocks.sorted_resources(),
+        registered_outputs=dict(monitor.registered),
+        stack_outputs=dict(outputs),
+        options=dict(monitor.options),
+    )

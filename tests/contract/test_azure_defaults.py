@@ -465,3 +465,25 @@ def test_tracing_off_drops_telemetry_settings_and_role() -> None:
     settings = {s["name"] for s in one(inv, "web:WebApp")["inputs"]["siteConfig"]["appSettings"]}
     assert "APPLICATIONINSIGHTS_CONNECTION_STRING" not in settings
     assert "api-function-telemetry" not in {g["name"] for g in of_type(inv, "authorization:RoleAssignment")}
+
+
+def test_lake_account_is_protected_unless_force_destroy() -> None:
+    from contract_support import platform, run  # the test directory is on sys.path
+
+    key = ("azure-native:storage:StorageAccount", "lake-account")
+    assert platform("azure").options[key]["protect"] is True
+    assert (
+        platform("azure").options[("azure-native:storage:StorageAccount", "api-host-storage")]["protect"]
+        is False
+    )
+    forced = run("azure", variant({"lake": {"force_destroy": True}}))
+    assert forced.options[key]["protect"] is False
+
+
+def test_pulumi_leaves_the_traffic_split_to_the_cd_step() -> None:
+    from contract_support import platform
+
+    opts = platform("azure").options[
+        ("azure-native:machinelearningservices:OnlineEndpoint", "endpoint-endpoint")
+    ]
+    assert opts["ignore_changes"] == ["properties.traffic"]
