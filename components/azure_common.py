@@ -142,6 +142,13 @@ def key_vault(
     )
 
 
+BASELINE_ENCRYPTION: dict[str, Any] = {
+    "key_source": "Microsoft.Storage",
+    "require_infrastructure_encryption": True,  # a second AES layer at the infrastructure level
+    "services": {"blob": {"enabled": True, "key_type": "Account"}},
+}
+
+
 def storage_account(
     resource_name: str,
     role: str,
@@ -161,11 +168,7 @@ def storage_account(
         "allow_shared_key_access": False,  # Entra ID only: account keys cannot be scoped or audited per caller
         "default_to_o_auth_authentication": True,
         "allow_cross_tenant_replication": False,  # data never leaves the tenant by replication
-        "encryption": {
-            "key_source": "Microsoft.Storage",
-            "require_infrastructure_encryption": True,  # a second AES layer at the infrastructure level
-            "services": {"blob": {"enabled": True, "key_type": "Account"}},
-        },
+        "encryption": BASELINE_ENCRYPTION,
     }
     return storage.StorageAccount(
         resource_name,

@@ -7,7 +7,7 @@ lifecycle policy for the raw zone, soft delete for recovery, and blob access log
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -19,6 +19,7 @@ import pulumi_azure_native.resources as resources
 import pulumi_azure_native.storage as storage
 
 from components.azure_common import (
+    BASELINE_ENCRYPTION,
     AzurePrincipal,
     assign_role,
     azure_name,
@@ -74,14 +75,7 @@ class DataLake(pulumi.ComponentResource):
         self.resource_group_name: pulumi.Output[str] = rg.name
 
         vault = key = identity = None
-        encryption: dict = {
-            "key_source": "Microsoft.Storage",
-            "require_infrastructure_encryption": True,  # a second AES layer at the infrastructure level
-            "services": {
-                "blob": {"enabled": True, "key_type": "Account"},
-                "file": {"enabled": True, "key_type": "Account"},
-            },
-        }
+        encryption: dict[str, Any] = BASELINE_ENCRYPTION
         account_identity = None
         account_deps: list[pulumi.Resource] = []
         if args.azure.customer_managed_key:
@@ -192,7 +186,7 @@ class DataLake(pulumi.ComponentResource):
         }
         self._filesystems = filesystems
 
-        raw_actions: dict = {
+        raw_actions: dict[str, Any] = {
             "base_blob": {
                 "tier_to_cool": {"days_after_modification_greater_than": args.raw_cold_after_days},
                 **(
