@@ -50,7 +50,7 @@ def window(period_seconds: int, evaluation_periods: int) -> str:
 
 
 @dataclass(frozen=True)
-class AzureObservabilityNative:
+class ObservabilityNative:
     resource_group: resources.ResourceGroup
     logs: operationalinsights.Workspace
     app_insights: applicationinsights.Component
@@ -64,7 +64,7 @@ class Observability(pulumi.ComponentResource):
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
-    native: AzureObservabilityNative
+    native: ObservabilityNative
 
     def __init__(
         self, name: str, args: ObservabilityArgs, *, opts: pulumi.ResourceOptions | None = None
@@ -101,7 +101,7 @@ class Observability(pulumi.ComponentResource):
         self.app_insights_connection_string: pulumi.Output[str] = insights.connection_string
         self.app_insights_id: pulumi.Output[str] = insights.id
         self.log_workspace_id: pulumi.Output[str] = logs.id
-        self.native = AzureObservabilityNative(
+        self.native = ObservabilityNative(
             resource_group=rg, logs=logs, app_insights=insights, action_group=action_group
         )
         self.alerts_channel = action_group.id

@@ -27,7 +27,7 @@ from components.spark_cluster.spec import SparkCluster as Concept
 SPARK_LOGS_PREFIX = "spark-logs/"
 NODE_TYPE = "Standard_D4ds_v5"  # 4 vCPU / 16 GB with local SSD for shuffle
 NODE_VCPU = 4
-SPARK_35_RUNTIMES = r"1[56]\.[0-9]+\.x-scala2\.12"  # Databricks Runtime 15.x-16.x: Apache Spark 3.5
+SPARK_35_RUNTIMES = r"1[4-6]\.[0-9]+\.x-scala2\.12"  # Databricks Runtime 14.3-16.x: Apache Spark 3.5
 
 
 @dataclass(frozen=True)
