@@ -30,6 +30,8 @@ RULES: dict[str, NameRule] = {
     "azure:key_vault": NameRule(24, "A-Za-z0-9-", lowercase=False),
     "azure:generic": NameRule(60, "A-Za-z0-9-", lowercase=False),
     "azure:ml_endpoint": NameRule(32, "a-z0-9-"),
+    "azure:ml_workspace": NameRule(33, "A-Za-z0-9-", lowercase=False),
+    "azure:apim": NameRule(50, "A-Za-z0-9-", lowercase=False),
     "gcp:bucket": NameRule(63, "a-z0-9_-"),
     "gcp:service_account": NameRule(30, "a-z0-9-"),
     "gcp:bigquery_dataset": NameRule(1024, "A-Za-z0-9_", separator="_", lowercase=False),

@@ -259,7 +259,7 @@ class ApiFrontend(pulumi.ComponentResource):
 
         gateway = apim.ApiManagementService(
             f"{name}-gateway",
-            service_name=azure_name("generic", "api", "apim"),
+            service_name=azure_name("apim", "api", "apim"),
             resource_group_name=rg.name,
             sku={"name": "Consumption", "capacity": 0},  # billed per call, nothing when idle
             publisher_email=PUBLISHER_EMAIL,

@@ -109,7 +109,7 @@ class TrainingJob(pulumi.ComponentResource):
         )
         workspace = ml.Workspace(
             f"{name}-workspace",
-            workspace_name=azure_name("generic", "mlw"),
+            workspace_name=azure_name("ml_workspace", "mlw"),
             resource_group_name=rg.name,
             kind="Default",
             sku={"name": "Basic", "tier": "Basic"},
