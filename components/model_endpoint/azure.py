@@ -175,7 +175,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 egress_public_network_access="Disabled",  # the model container cannot call out
                 scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
                 request_settings=ml.OnlineRequestSettingsArgs(
-                    request_timeout="PT5S",  # above the API's endpoint timeout, well below the gateway's
+                    request_timeout="PT5S",  # a tree model answers in ms: this only bounds a stuck request
                     max_concurrent_requests_per_instance=args.serverless_max_concurrency,
                 ),
                 liveness_probe=ml.ProbeSettingsArgs(
