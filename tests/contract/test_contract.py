@@ -287,3 +287,12 @@ def sdk_class(type_token: str) -> Any:
     except ModuleNotFoundError:
         mod = importlib.import_module(f"{_PACKAGES[provider]}.{module}_")
     return getattr(mod, name)
+
+
+def test_a_missing_stack_fails_with_the_missing_files() -> None:
+    from contract_support import require_stack
+
+    with pytest.raises(
+        pytest.fail.Exception, match=r"the oci stack is incomplete: missing stacks/oci/__main__\.py"
+    ):
+        require_stack("oci")
