@@ -7,6 +7,8 @@ alerts during the canary wait and shifts traffic back to blue when one fires (do
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -49,11 +51,56 @@ def window(period_seconds: int, evaluation_periods: int) -> str:
     return next((v for k, v in _WINDOWS.items() if k >= want), "P1D")
 
 
+def workbook_content() -> dict[str, object]:
+    """Azure Monitor workbook JSON (Notebook/1.0): KQL charts over the Function App's request telemetry."""
+
+    def chart(title: str, query: str, visualization: str = "timechart") -> dict[str, object]:
+        return {
+            "type": 3,  # a KQL query item
+            "name": title,
+            "content": {
+                "version": "KqlItem/1.0",
+                "title": title,
+                "query": query,
+                "size": 0,
+                "queryType": 0,  # Application Insights logs
+                "resourceType": "microsoft.insights/components",
+                "visualization": visualization,
+                "timeContext": {"durationMs": 86_400_000},
+            },
+        }
+
+    return {
+        "version": "Notebook/1.0",
+        "isLocked": False,
+        "items": [
+            {"type": 1, "content": {"json": "## tricloud: API and model endpoint"}},
+            chart("Requests by status", "requests | summarize count() by bin(timestamp, 5m), resultCode"),
+            chart(
+                "p99 latency by operation (ms)",
+                "requests | summarize percentile(duration, 99) by bin(timestamp, 5m), name",
+            ),
+            chart(
+                "Failures by operation",
+                "requests | where success == false | summarize count() by name, resultCode",
+                "table",
+            ),
+            # app.frontend logs one JSON audit line per prediction, with "fallback": true when the rules answered.
+            chart(
+                "Predictions and fallback answers",
+                'traces | where message startswith \'{"event":"prediction"\' | extend d = parse_json(message)'
+                " | summarize predictions = count(), fallbacks = countif(tobool(d.fallback)) by bin(timestamp, 5m)",
+            ),
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class ObservabilityNative:
     resource_group: resources.ResourceGroup
     logs: operationalinsights.Workspace
     app_insights: applicationinsights.Component
+    workbook: applicationinsights.Workbook
     action_group: monitor.ActionGroup
     alerts: dict[str, monitor.MetricAlert] = field(default_factory=dict)
 
@@ -98,15 +145,30 @@ class Observability(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
+        # The platform's dashboard: a workbook of the API's requests, failures and latency from App Insights.
+        workbook = applicationinsights.Workbook(
+            f"{name}-dashboard",
+            # Workbook names must be GUIDs: derive one from the stack so every run names it the same.
+            resource_name_=str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"tricloud/{azure_name('generic', 'dashboard')}")
+            ),
+            resource_group_name=rg.name,
+            kind="shared",
+            category="workbook",
+            display_name=f"{azure_name('generic', 'platform')} dashboard",
+            source_id=insights.id,
+            serialized_data=json.dumps(workbook_content(), sort_keys=True),
+            tags=self._tags,
+            opts=child,
+        )
         self.app_insights_connection_string: pulumi.Output[str] = insights.connection_string
         self.app_insights_id: pulumi.Output[str] = insights.id
         self.log_workspace_id: pulumi.Output[str] = logs.id
         self.native = ObservabilityNative(
-            resource_group=rg, logs=logs, app_insights=insights, action_group=action_group
+            resource_group=rg, logs=logs, app_insights=insights, workbook=workbook, action_group=action_group
         )
         self.alerts_channel = action_group.id
-        # Application Insights' overview, application map and failures blades are the platform's dashboard.
-        self.dashboard = insights.id
+        self.dashboard = workbook.id
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- registration by the watched components ----------------------------------------------------------------

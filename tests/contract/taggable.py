@@ -60,6 +60,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:apimanagement:ApiPolicy": None,
         "azure-native:apimanagement:NamedValue": None,  # its `tags` is a list of labels, not key/value tags
         "azure-native:applicationinsights:Component": "tags",
+        "azure-native:applicationinsights:Workbook": "tags",
         "azure-native:authorization:RoleAssignment": None,
         "azure-native:containerregistry:Registry": "tags",
         "azure-native:databricks:AccessConnector": "tags",

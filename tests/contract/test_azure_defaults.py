@@ -487,3 +487,17 @@ def test_pulumi_leaves_the_traffic_split_to_the_cd_step() -> None:
         ("azure-native:machinelearningservices:OnlineEndpoint", "endpoint-endpoint")
     ]
     assert opts["ignore_changes"] == ["properties.traffic"]
+
+
+def test_dashboard_is_a_workbook_over_the_api_telemetry(inv: Inventory) -> None:
+    import json
+    import uuid
+
+    wb = one(inv, "applicationinsights:Workbook")["inputs"]
+    uuid.UUID(wb["resourceName"])  # workbook names must be GUIDs
+    assert wb["sourceId"].endswith("/components/tricloud-azure-dev-appi")
+    content = json.loads(wb["serializedData"])
+    queries = [i["content"]["query"] for i in content["items"] if i["type"] == 3]
+    assert any("percentile(duration, 99)" in q for q in queries)
+    assert any("tobool(d.fallback)" in q for q in queries)
+    assert inv["outputs"]["dashboard"].endswith(f"/workbooks/{wb['resourceName']}")

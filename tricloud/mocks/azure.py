@@ -52,6 +52,7 @@ _ARM: dict[str, tuple[str, str]] = {
         "workspaceName",
     ),
     "applicationinsights:Component": ("Microsoft.Insights/components/{resourceName}", "resourceName"),
+    "applicationinsights:Workbook": ("Microsoft.Insights/workbooks/{resourceName}", "resourceName"),
     "databricks:Workspace": ("Microsoft.Databricks/workspaces/{workspaceName}", "workspaceName"),
     "databricks:AccessConnector": ("Microsoft.Databricks/accessConnectors/{connectorName}", "connectorName"),
     "containerregistry:Registry": ("Microsoft.ContainerRegistry/registries/{registryName}", "registryName"),
