@@ -116,6 +116,7 @@ FREE: dict[str, str] = {
     "azure-native:machinelearningservices:DataVersion": "data asset registration; storage is priced on the account",
     "azure-native:machinelearningservices:ModelVersion": "model registration; storage is priced on the account",
     "azure-native:monitor:DiagnosticSetting": "routing configuration; ingested logs are priced on the workspace",
+    "azure-native:applicationinsights:Workbook": "Azure Monitor workbooks have no charge; their queries read data priced on the workspace",
     "azure-native:storage:Blob": "object upload; its bytes are part of the account's storage",
     "azure-native:apimanagement:Backend": "backend definition; no charge",
     "azure-native:apimanagement:NamedValue": "named value; no charge",
