@@ -125,6 +125,7 @@ class Engine:
         self.before_change = before_change or (lambda action, typ, name: None)
         self._lock = threading.Lock()
         self._ctx: Ctx | None = None
+        self.started = False
 
     # --- shared ---
 
@@ -183,6 +184,7 @@ class Engine:
         self.result = Result()
         self.state = State.load(self.state_path)
         self.check_state(self.state)
+        self.started = True  # past the state check: this run owns what the state file lists
         self.state.emulator = self.emulator.describe()
         self.seen: set[str] = set()
         self.deferred: list[Entry] = []

@@ -28,16 +28,21 @@ S3_KEYS = {"sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID", "
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker; returns how many were removed."""
+    """Delete every delete marker, then every object version; returns how many were removed.
+
+    One call per version, markers first: moto fails when the last version left of a key is a delete marker.
+    """
     removed = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        objs = [
-            {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
-        for i in range(0, len(objs), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objs[i : i + 1000], "Quiet": True})
-        removed += len(objs)
+    first = s3.list_object_versions(Bucket=bucket, MaxKeys=1000)
+    if first.get("DeleteMarkers"):
+        # Deleting versions of a bucket whose versioning was suspended (the BucketVersioning resource is
+        # destroyed first) trips moto over its delete markers; re-enabling versioning gives the per-version path.
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for kind in ("DeleteMarkers", "Versions"):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get(kind, []):
+                s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+                removed += 1
     return removed
 
 
