@@ -46,7 +46,9 @@ def test_quantity_past_the_last_recorded_tier_stays_unpriced(catalog: Catalog) -
 def test_global_entries_answer_any_region(catalog: Catalog) -> None:
     entry = catalog.find("gcp", "asia-south1", "API Gateway", "calls")
     assert entry is not None and entry.region == "global"
-    assert catalog.find("gcp", "asia-south1", "Cloud Run", "requests") is None
+    assert (
+        catalog.find("gcp", "asia-south2", "Cloud Run", "requests") is None
+    )  # regional prices stay regional
 
 
 def test_fx_override(catalog: Catalog) -> None:
