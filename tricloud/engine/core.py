@@ -73,6 +73,25 @@ class Result:
         return ", ".join(parts)
 
 
+def _discard_failed_run() -> None:
+    """Cancel the failed program's pending tasks and forget its error: the SDK keeps both on its event loop, and
+    the next run in this process (a re-apply, a test) would otherwise inherit the old failure."""
+    import asyncio
+
+    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    loop = _ensure_event_loop()
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    _get_rpc_manager().clear()
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
+
+
 class EngineMocks(RecordingMocks):
     """The recording mocks with `create` answered by the emulator."""
 
@@ -189,7 +208,19 @@ class Engine:
         self.seen: set[str] = set()
         self.deferred: list[Entry] = []
         self.mocks = EngineMocks(self)
-        outputs = run_program(self.cloud, self.stack, self.mocks, config=self.config)
+        self.aborted = False
+        self._inflight = 0
+        self._idle = threading.Condition(self._lock)
+        try:
+            outputs = run_program(self.cloud, self.stack, self.mocks, config=self.config)
+        except BaseException:
+            # Other threads may still be creating resources: stop new ones and wait for those in flight, so the
+            # state file lists everything that exists when the error reaches the caller.
+            with self._idle:
+                self.aborted = True
+                self._idle.wait_for(lambda: self._inflight == 0, timeout=120)
+            _discard_failed_run()
+            raise
         # Resources the program no longer registers, then the old halves of create-before-delete replacements.
         gone = [e for e in self.state.ordered() if e.key not in self.seen]
         for e in sorted(gone, key=lambda e: -e.order) + self.deferred:
@@ -223,6 +254,18 @@ class Engine:
         self._emit("record", args.typ, args.name, time.perf_counter())
 
     def apply_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        with self._idle:
+            if self.aborted:
+                raise RuntimeError(f"apply aborted by an earlier error; {args.typ} {args.name} not applied")
+            self._inflight += 1
+        try:
+            return self._apply_resource(args)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def _apply_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         started = time.perf_counter()
         typ, name = args.typ, args.name
         handler = HANDLERS.get(typ)

@@ -1,0 +1,93 @@
+"""Engine lifecycle on a fresh moto each: destroy leaves nothing, unknown types fail loudly, crashes converge."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tricloud.engine import Engine, StaleState, UnhandledResourceType
+from tricloud.engine.handlers import HANDLERS
+from tricloud.engine.leftovers import leftovers
+
+pytestmark = pytest.mark.emulator
+
+
+def test_destroy_leaves_the_emulator_empty(fresh_emulator, tmp_path) -> None:
+    state = tmp_path / "s.json"
+    assert leftovers(fresh_emulator) == {}
+    res = Engine(fresh_emulator, state_path=state).apply()
+    made = leftovers(fresh_emulator)
+    assert {
+        "buckets",
+        "roles",
+        "lambda functions",
+        "sagemaker endpoints",
+        "http apis",
+        "emr serverless apps",
+    } <= set(made)
+    out = Engine(fresh_emulator, state_path=state).destroy()
+    assert out.count("delete") == res.count("create")
+    assert leftovers(fresh_emulator) == {}
+    assert not state.exists()
+
+
+def test_unhandled_type_is_an_error_naming_it(fresh_emulator, tmp_path, monkeypatch) -> None:
+    monkeypatch.delitem(HANDLERS, "aws:sns/topic:Topic")
+    state = tmp_path / "s.json"
+    with pytest.raises(UnhandledResourceType) as err:
+        Engine(fresh_emulator, state_path=state).apply()
+    assert "aws:sns/topic:Topic" in str(err.value) and "observability-alerts" in str(err.value)
+    monkeypatch.undo()
+    Engine(fresh_emulator, state_path=state).destroy()
+    assert leftovers(fresh_emulator) == {}
+
+
+def test_fault_mid_apply_then_rerun_converges(fresh_emulator, tmp_path) -> None:
+    state = tmp_path / "s.json"
+
+    def fault(action: str, typ: str, name: str) -> None:
+        if typ == "aws:lambda/function:Function":
+            raise RuntimeError("injected fault")
+
+    with pytest.raises(RuntimeError, match="injected fault"):
+        Engine(fresh_emulator, state_path=state, before_change=fault).apply()
+    saved = json.loads(state.read_text())
+    created = [r for r in saved["resources"] if r["custom"]]
+    assert created and all(r["type"] != "aws:lambda/function:Function" for r in created)
+    res = Engine(fresh_emulator, state_path=state).apply()
+    assert res.count("unchanged") == len(created)
+    assert res.count("create") >= 1
+    again = Engine(fresh_emulator, state_path=state).apply()
+    assert again.count("create") == 0 and again.count("unchanged") == len(created) + res.count("create")
+    Engine(fresh_emulator, state_path=state).destroy()
+    assert leftovers(fresh_emulator) == {}
+
+
+def test_state_of_a_dead_in_process_emulator_is_refused(fresh_emulator, tmp_path) -> None:
+    state = tmp_path / "s.json"
+    state.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "emulator": {
+                    "in_process": True,
+                    "pid": os.getpid() + 100000,
+                    "moto_url": "http://127.0.0.1:1",
+                },
+                "outputs": {},
+                "resources": [
+                    {
+                        "type": "aws:s3/bucket:Bucket",
+                        "name": "lake-raw",
+                        "id": "b",
+                        "outputs": {},
+                        "input_hash": "x",
+                    }
+                ],
+            }
+        )
+    )
+    with pytest.raises(StaleState, match="ended with its process"):
+        Engine(fresh_emulator, state_path=state).apply()
