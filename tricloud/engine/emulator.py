@@ -19,7 +19,8 @@ import boto3
 from botocore.config import Config
 
 # The emulators accept any key pair; these fixed ones are what the local gateway verifies SigV4 signatures against.
-ACCESS_KEY_ID = "AKIATRICLOUDLOCAL000"
+# A 12-digit key id is LocalStack's way to pick the account: it then matches moto's default account, so ARNs agree.
+ACCESS_KEY_ID = "123456789012"
 SECRET_ACCESS_KEY = "tricloud-local-emulator-secret-key-0000000"
 # Services the LocalStack tier takes (it evaluates alarms and enforces S3 settings moto ignores); the rest is moto.
 LOCALSTACK_SERVICES = frozenset({"s3", "iam", "kms", "cloudwatch", "logs"})
@@ -50,9 +51,9 @@ def _get(url: str, timeout: float = 2.0) -> bytes:
         return resp.read()
 
 
-def reachable(url: str) -> bool:
+def reachable(url: str, path: str = "/moto-api/") -> bool:
     try:
-        _get(url.rstrip("/") + "/moto-api/")
+        _get(url.rstrip("/") + path, timeout=5.0)
         return True
     except urllib.error.HTTPError:
         return True  # an HTTP answer (LocalStack has no /moto-api) still means a server listens
@@ -88,7 +89,7 @@ class Emulator:
             raise EmulatorError(f"backend = {backend!r}: must be moto or localstack")
         if backend == "localstack":
             localstack_url = localstack_url or os.environ.get("LOCALSTACK_URL", "http://127.0.0.1:4566")
-            if not reachable(localstack_url):
+            if not reachable(localstack_url, "/_localstack/health"):
                 raise EmulatorError(
                     f"LocalStack is not reachable at {localstack_url}: run `scripts/localstack.sh start` first"
                 )
@@ -153,23 +154,28 @@ class Emulator:
             return self.localstack_url
         return self.moto_url
 
-    def client(self, service: str) -> Any:
+    def moto_client(self, service: str) -> Any:
+        """A client of moto even when the service is routed to LocalStack (for mirrored IAM roles)."""
+        return self.client(service, moto=True)
+
+    def client(self, service: str, *, moto: bool = False) -> Any:
+        key = f"moto:{service}" if moto else service
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 if self._session is None:
                     self._session = boto3.session.Session(
                         aws_access_key_id=ACCESS_KEY_ID,
                         aws_secret_access_key=SECRET_ACCESS_KEY,
                         region_name=self.region,
                     )
-                self._clients[service] = self._session.client(
+                self._clients[key] = self._session.client(
                     service,
-                    endpoint_url=self.url_for(service),
+                    endpoint_url=self.moto_url if moto else self.url_for(service),
                     config=Config(
                         retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"}
                     ),
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     def env(self) -> dict[str, str]:
         """`AWS_*` variables for a subprocess (Spark, training, the Lambda worker) to reach this emulator."""

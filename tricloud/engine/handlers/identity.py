@@ -19,6 +19,10 @@ from tricloud.engine.handlers.base import (
 from tricloud.engine.state import Entry
 
 
+def mirrored(ctx: Ctx) -> bool:
+    return ctx.emulator.url_for("iam") != ctx.emulator.moto_url
+
+
 @register("aws:iam/role:Role", "iam")
 class Role(Handler):
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
@@ -33,6 +37,10 @@ class Role(Handler):
         if r.get("description"):
             kwargs["Description"] = r.get("description")
         role = ctx.client("iam").create_role(**kwargs)["Role"]
+        if mirrored(ctx):
+            # moto's Lambda and EMR Serverless accept only roles moto's IAM knows: keep a copy there.
+            ctx.emulator.moto_client("iam").create_role(**kwargs)
+            r.deviate("role also created in moto's IAM: moto's Lambda/EMR Serverless check roles against it")
         return name, {
             "name": name,
             "arn": role["Arn"],
@@ -71,6 +79,8 @@ class Role(Handler):
             iam.delete_role(RoleName=e.id)
 
         ignore_gone(drop)
+        if mirrored(ctx):
+            ignore_gone(lambda: ctx.emulator.moto_client("iam").delete_role(RoleName=e.id))
 
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("iam").get_role(RoleName=e.id))
