@@ -32,6 +32,11 @@ err = Console(stderr=True)
 out = Console()
 
 
+@emulate_app.callback()
+def _group() -> None:
+    """Run a stack offline (a group even with one cloud, so `emulate aws` reads the same everywhere)."""
+
+
 class Backend(StrEnum):
     moto = "moto"
     localstack = "localstack"
