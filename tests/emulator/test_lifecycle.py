@@ -91,3 +91,35 @@ def test_state_of_a_dead_in_process_emulator_is_refused(fresh_emulator, tmp_path
     )
     with pytest.raises(StaleState, match="ended with its process"):
         Engine(fresh_emulator, state_path=state).apply()
+
+
+def test_other_modes_apply_and_destroy(fresh_emulator, tmp_path) -> None:
+    """EMR on EC2, instance endpoints with autoscaling, JWT auth and an alert e-mail: every handler the stack's
+    config can reach, applied and destroyed."""
+    from tricloud.inventory import stack_config
+
+    config = stack_config("aws", "dev")
+    config["tricloud:spark"] = {**config["tricloud:spark"], "mode": "cluster"}
+    config["tricloud:endpoint"] = {**config["tricloud:endpoint"], "mode": "instance"}
+    config["tricloud:api"] = {
+        **config["tricloud:api"],
+        "auth": "jwt",
+        "jwt_issuer": "https://login.example.com/",
+        "jwt_audience": ["tricloud"],
+    }
+    config["tricloud:observability"] = {
+        **(config.get("tricloud:observability") or {}),
+        "alert_email": "ops@example.com",
+    }
+    state = tmp_path / "s.json"
+    res = Engine(fresh_emulator, state_path=state, config=config).apply()
+    types = {e.type for e in Engine(fresh_emulator, state_path=state, config=config).destroy_plan()}
+    assert {
+        "aws:emr/cluster:Cluster",
+        "aws:appautoscaling/policy:Policy",
+        "aws:apigatewayv2/authorizer:Authorizer",
+        "aws:sns/topicSubscription:TopicSubscription",
+    } <= types
+    assert any("JWT authorizer" in m for _, _, m in res.deviations)
+    Engine(fresh_emulator, state_path=state, config=config).destroy()
+    assert leftovers(fresh_emulator) == {}

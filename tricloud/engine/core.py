@@ -333,6 +333,10 @@ class Engine:
         if e.custom:
             self._emit("delete", e.type, e.name, started, e.deviations)
 
+    def destroy_plan(self) -> list[Entry]:
+        """What `destroy` would delete, in its order."""
+        return sorted(State.load(self.state_path).ordered(), key=lambda e: -e.order)
+
     def destroy(self) -> Result:
         """Delete every resource in reverse creation order (a resource is created after all it depends on)."""
         started = time.perf_counter()

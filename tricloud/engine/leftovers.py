@@ -44,6 +44,15 @@ LISTERS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
         "emr-serverless",
         lambda c: [a["id"] for a in c.list_applications()["applications"] if a["state"] != "TERMINATED"],
     ),
+    "emr clusters": (
+        "emr",
+        lambda c: [
+            x["Id"]
+            for x in c.list_clusters(ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"])[
+                "Clusters"
+            ]
+        ],
+    ),
     "ecr repositories": (
         "ecr",
         lambda c: [r["repositoryName"] for r in c.describe_repositories()["repositories"]],
