@@ -148,8 +148,11 @@ class Platform:
         with self.phase("spark") as info:
             raw = self.details["data"]["uri"].replace("s3://", "s3a://", 1)
             curated_bucket, curated_prefix = split_s3(self.outputs["curated_uri"])
-            output = f"s3a://{curated_bucket}/{curated_prefix}{CURATED_PREFIX}"
-            quarantine = f"s3a://{curated_bucket}/{curated_prefix}{QUARANTINE_PREFIX}"
+            # One folder per run: outputs are immutable, and a re-run never overwrites (S3A's overwrite of a
+            # versioned moto bucket loses its own _temporary files).
+            run = time.strftime("run-%Y%m%dT%H%M%SZ", time.gmtime())
+            output = f"s3a://{curated_bucket}/{curated_prefix}{CURATED_PREFIX}{run}/"
+            quarantine = f"s3a://{curated_bucket}/{curated_prefix}{QUARANTINE_PREFIX}{run}/"
             job_run = self._record_job_run(raw, output, quarantine)
             s3_url = urlsplit(self.emulator.url_for("s3"))
             proxy = TlsProxy((s3_url.hostname or "127.0.0.1", int(s3_url.port or 80)), self.workdir / "tls")

@@ -64,6 +64,7 @@ class TlsProxy:
         self.port = self.sock.getsockname()[1]
         self.truststore = folder / "truststore.p12"
         self.password = secrets.token_hex(8)
+        self.truststore.unlink(missing_ok=True)  # a fresh certificate each time: the old entry would clash
         keytool = shutil.which("keytool")
         if keytool is None:
             raise RuntimeError("keytool (part of the Java runtime) is not on PATH")
