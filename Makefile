@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tricloud needs Python >= 3.11 (set PYTHON=...)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[aws,azure,gcp,spark,dev]'
+	$(PY) -m pip install -q -e '.[aws,azure,gcp,spark,emulate,dev]'
 	# hadoop-aws + AWS SDK bundle jars for s3a against the emulator; its own deps would pull a second pyspark
 	$(PY) -m pip install -q --no-deps 'sagemaker-pyspark==1.4.5'
 	touch $@

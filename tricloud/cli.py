@@ -88,20 +88,13 @@ def _register_groups() -> None:
     from tricloud.data_cli import app as data_app
 
     app.add_typer(data_app, name="data", help="Generate the demo data set (Indian house listings).")
-    try:
-        from tricloud.cost.cli import cost_app, pricing_app
-    except ImportError:  # pragma: no cover - during development only
-        pass
-    else:
-        app.add_typer(cost_app, name="cost")
-        app.add_typer(pricing_app, name="pricing")
-    try:
-        from tricloud.emulate.cli import destroy, emulate_app
-    except ImportError:  # pragma: no cover - during development only
-        pass
-    else:
-        app.add_typer(emulate_app, name="emulate")
-        app.command("destroy")(destroy)
+    from tricloud.cost.cli import cost_app, pricing_app
+    from tricloud.emulate.cli import destroy, emulate_app
+
+    app.add_typer(cost_app, name="cost")
+    app.add_typer(pricing_app, name="pricing")
+    app.add_typer(emulate_app, name="emulate")
+    app.command("destroy")(destroy)
 
 
 _register_groups()

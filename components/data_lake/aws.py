@@ -103,7 +103,7 @@ class DataLake(pulumi.ComponentResource):
                 )
             ],
         )
-        self._policy(
+        log_policy = self._policy(
             f"{name}-logs",
             log_bucket,
             pab,
@@ -155,7 +155,8 @@ class DataLake(pulumi.ComponentResource):
                     bucket=b.id,
                     target_bucket=log_bucket.id,
                     target_prefix=f"{zone.value}/",
-                    opts=child,
+                    # S3 checks that the log bucket lets logging.s3 write before it accepts the configuration.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
                 )
             buckets[zone] = b
         self._buckets = buckets
