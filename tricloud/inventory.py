@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from components.errors import InvalidArgs
 from tricloud.config import REGION_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def stack_dir(cloud: str) -> Path:
     path = REPO_ROOT / "stacks" / cloud
     if cloud not in REGION_KEYS or not (path / "__main__.py").is_file():
-        raise ValueError(
-            f"cloud = {cloud!r}: must be one of {', '.join(REGION_KEYS)} with a stacks/<cloud>/__main__.py"
+        raise InvalidArgs(
+            "cloud", cloud, f"must be one of {', '.join(REGION_KEYS)} with a stacks/<cloud>/__main__.py"
         )
     return path
 
@@ -39,11 +40,11 @@ def stack_config(cloud: str, stack: str = "dev") -> dict[str, Any]:
     """The `config:` block of `Pulumi.<stack>.yaml`, values as the YAML holds them."""
     path = stack_dir(cloud) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        raise ValueError(f"stack = {stack!r}: {path.relative_to(REPO_ROOT)} does not exist")
+        raise InvalidArgs("stack", stack, f"{path.relative_to(REPO_ROOT)} does not exist")
     data = yaml.safe_load(path.read_text()) or {}
     config = data.get("config") or {}
     if not isinstance(config, Mapping):
-        raise ValueError(f"{path.name}: config must be a mapping")
+        raise InvalidArgs(f"{path.name}: config", config, "must be a mapping")
     return dict(config)
 
 

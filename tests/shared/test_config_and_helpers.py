@@ -99,3 +99,15 @@ def test_reference_documents_every_key() -> None:
     ref = reference_markdown()
     assert "`tricloud:endpoint.serverless_memory_mb` | `2048`" in ref
     assert all(row.count("|") == 4 and not row.endswith("|  |") for row in ref.splitlines())
+
+
+def test_cli_reports_a_missing_stack_file_in_one_line() -> None:
+    from typer.testing import CliRunner
+
+    from tricloud.cli import app
+
+    result = CliRunner().invoke(app, ["inventory", "aws", "--stack", "nosuchstack"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InvalidArgs)
+    assert result.exception.field == "stack" and result.exception.value == "nosuchstack"
+    assert "stacks/aws/Pulumi.nosuchstack.yaml does not exist" in str(result.exception)
