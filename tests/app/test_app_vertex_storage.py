@@ -52,10 +52,10 @@ def test_download_folder_copies_the_artifact(gcs: str, model_dir: Path, tmp_path
 
 
 def test_vertex_server_loads_model_from_storage_uri(
-    gcs: str, model_dir: Path, valid_listing: dict, monkeypatch
+    gcs: str, model_dir: Path, valid_listing: dict, monkeypatch, serve_process
 ) -> None:
-    from conftest import start_server, stop_server
-
+    # Through the fixture: `from conftest import ...` resolves to whichever tests/*/conftest.py loaded first.
+    start_server, stop_server = serve_process
     for f in model_dir.iterdir():
         upload(gcs, f"vertex/model/{f.name}", f.read_bytes())
     monkeypatch.delenv("MODEL_DIR", raising=False)
