@@ -47,11 +47,8 @@ class CiIdentity(pulumi.ComponentResource):
         lake: DataLake,
         endpoint: ModelEndpoint,
         training: TrainingJob,
-        existing_provider_arn: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`existing_provider_arn`: an account holds one GitHub OIDC provider; a second stack in the same account
-        (or an account that already federates GitHub) passes its ARN instead of creating another."""
         super().__init__("tricloud:aws:CiIdentity", name, None, opts)
         args.validate()
         tags = component_tags("aws", Concept.name, args.tags)
@@ -60,6 +57,9 @@ class CiIdentity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         host = GITHUB_ISSUER.removeprefix("https://")
 
+        # An account holds one GitHub OIDC provider: a second stack in the same account (or an account that
+        # already federates GitHub) sets tricloud:ci.aws.existing_provider_arn instead of creating another.
+        existing_provider_arn = args.aws.existing_provider_arn
         provider = None
         if existing_provider_arn is None:
             provider = iam.OpenIdConnectProvider(

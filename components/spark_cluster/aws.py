@@ -2,7 +2,7 @@
 
 The job role reads the raw zone, writes the curated zone and writes Spark logs under the artifacts zone; nothing else
 in the account. EMR on EC2 in-transit encryption needs a PEM certificate bundle in S3 that this stack cannot mint
-(ACM private CA costs ~400 USD/month): pass `tls_certificate_s3_uri` to enable it; without it only at-rest
+(ACM private CA costs ~400 USD/month): set `tricloud:spark.aws.tls_certificate_s3_uri` to enable it; without it only at-rest
 encryption is on and a warning says so.
 """
 
@@ -57,7 +57,6 @@ class SparkCluster(pulumi.ComponentResource):
         args: SparkClusterArgs,
         *,
         lake: DataLake,
-        tls_certificate_s3_uri: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("tricloud:aws:SparkCluster", name, None, opts)
@@ -103,7 +102,7 @@ class SparkCluster(pulumi.ComponentResource):
             self.native = SparkClusterNative(job_role=job_role, application=app)
         else:
             self.native = self._cluster(
-                name, args, lake, job_role, tags, tls_certificate_s3_uri, logs_uri, ctx
+                name, args, lake, job_role, tags, args.aws.tls_certificate_s3_uri, logs_uri, ctx
             )
             assert self.native.cluster is not None
             self.spark_application = self.native.cluster.id

@@ -30,6 +30,8 @@ class AwsSparkOptions(Args):
     task_instance_type: str = "m5.xlarge"  # spot task nodes add compute only
     task_spot_instance_count: int = 2  # task nodes hold no HDFS data, so spot interruptions lose no data
     subnet_id: str | None = None  # EMR on EC2 only; None uses the default VPC
+    # A private CA would cost ~400 USD/month, so the certificate is the user's own PEM zip in S3.
+    tls_certificate_s3_uri: str | None = None  # EMR on EC2 in-transit encryption; None: at-rest only
 
     def validate(self) -> None:
         matches(
@@ -37,6 +39,13 @@ class AwsSparkOptions(Args):
         )
         positive("core_instance_count", self.core_instance_count)
         in_range("task_spot_instance_count", self.task_spot_instance_count, 0, 100)
+        if self.tls_certificate_s3_uri is not None:
+            matches(
+                "tls_certificate_s3_uri",
+                self.tls_certificate_s3_uri,
+                r"s3://[a-z0-9.-]{3,63}/.+\.zip",
+                "an s3://bucket/key.zip URI",
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -46,6 +46,16 @@ def test_defaults_load_and_types_are_coerced() -> None:
         ({"tricloud:api": {"timeout_seconds": "ten"}}, "tricloud:api.timeout_seconds", "ten"),
         ({"tricloud:endpont": {}}, "tricloud:endpont", {}),
         ({"aws:region": "Mumbai"}, "aws:region", "Mumbai"),
+        (
+            {"tricloud:ci": {"aws": {"existing_provider_arn": "arn:aws:iam::1:oidc-provider/x"}}},
+            "tricloud:ci.aws.existing_provider_arn",
+            "arn:aws:iam::1:oidc-provider/x",
+        ),
+        (
+            {"tricloud:spark": {"aws": {"tls_certificate_s3_uri": "https://certs/emr.zip"}}},
+            "tricloud:spark.aws.tls_certificate_s3_uri",
+            "https://certs/emr.zip",
+        ),
     ],
 )
 def test_invalid_config_names_key_and_value(values: dict, field: str, value: object) -> None:

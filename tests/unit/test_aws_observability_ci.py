@@ -9,7 +9,7 @@ import pytest
 from aws_support import actions_and_resources, platform, role_statements, settled
 
 from components.ci_identity.aws import CiIdentity
-from components.ci_identity.spec import CiIdentityArgs
+from components.ci_identity.spec import AwsCiOptions, CiIdentityArgs
 from components.observability.aws import Observability
 from components.observability.spec import ObservabilityArgs
 from tricloud.mocks import RecordingMocks
@@ -124,11 +124,10 @@ def test_an_existing_oidc_provider_is_reused(mocks: RecordingMocks):
     p = platform(with_api=False)
     ci = CiIdentity(
         "ci",
-        CiIdentityArgs(),
+        CiIdentityArgs(aws=AwsCiOptions(existing_provider_arn=arn)),
         lake=p.lake,
         endpoint=p.endpoint,
         training=p.training,
-        existing_provider_arn=arn,
     )
 
     def check(provider: str) -> None:

@@ -14,9 +14,9 @@ from components.spark_cluster.spec import OUTPUTS, AwsSparkOptions, SparkCluster
 from tricloud.mocks import RecordingMocks
 
 
-def _spark(args: SparkClusterArgs, tls_certificate_s3_uri: str | None = None) -> SparkCluster:
+def _spark(args: SparkClusterArgs) -> SparkCluster:
     lake = DataLake("lake", DataLakeArgs())
-    return SparkCluster("spark", args, lake=lake, tls_certificate_s3_uri=tls_certificate_s3_uri)
+    return SparkCluster("spark", args, lake=lake)
 
 
 @pulumi.runtime.test
@@ -108,7 +108,11 @@ def test_cluster_mode_encrypts_at_rest_idles_out_and_uses_spot_task_nodes(mocks:
 
 @pulumi.runtime.test
 def test_cluster_mode_turns_on_in_transit_encryption_with_a_certificate(mocks: RecordingMocks):
-    _spark(SparkClusterArgs(mode=SparkMode.CLUSTER), tls_certificate_s3_uri="s3://certs/emr.zip")
+    _spark(
+        SparkClusterArgs(
+            mode=SparkMode.CLUSTER, aws=AwsSparkOptions(tls_certificate_s3_uri="s3://certs/emr.zip")
+        )
+    )
 
     def check() -> None:
         enc = json.loads(
