@@ -3,7 +3,7 @@
 Requests become payload-v2 events; `AWS_IAM` routes verify SigV4 against the emulator's keys; the stage's default
 throttling is enforced with a token bucket; the function's timeout, environment and memory come from the function
 as the emulator holds it. Errors have API Gateway's shapes: 403/404/429 `{"message": ...}`, a function error 500
-`{"message": "Internal Server Error"}`, an integration timeout 504 `{"message": "Service Unavailable"}`.
+`{"message": "Internal Server Error"}`, an integration timeout 503 `{"message": "Service Unavailable"}`.
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ class Gateway:
             return message(500, "Internal Server Error")
         if kind == "timeout":
             if route.integration_timeout_s <= route.function.timeout_s:
-                return message(504, "Service Unavailable")
+                return message(503, "Service Unavailable")  # what HTTP APIs answer on an integration timeout
             return message(500, "Internal Server Error")
         if kind == "error":
             return message(500, "Internal Server Error")
