@@ -196,7 +196,10 @@ def emulate_aws(
         if platform.engine is not None and platform.engine.started and not keep:
             try:
                 result = platform.engine.destroy()
-                err.print(f"[dim]destroyed {result.count('delete')} resources in {result.seconds:.1f} s[/]")
+                if result.count("delete"):  # an apply refused before its first resource has nothing to report
+                    err.print(
+                        f"[dim]destroyed {result.count('delete')} resources in {result.seconds:.1f} s[/]"
+                    )
             except Exception as exc:
                 err.print(f"[red]destroy failed: {exc}[/]")
         emu.stop()
