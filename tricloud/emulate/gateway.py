@@ -21,12 +21,12 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tricloud.emulate import sigv4
+from tricloud.emulate.loopback import LoopbackServer
 from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Emulator
 from tricloud.engine.handlers.api import code_path
 
@@ -246,18 +246,15 @@ class Gateway:
             r.function.arn: LambdaRuntime(r.function, function_env, Path(self.tmp.name)) for r in self.routes
         }
         self.keys = {ACCESS_KEY_ID: SECRET_ACCESS_KEY}
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LoopbackServer(self.handle, max_body_bytes=MAX_BODY_BYTES, port=port)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return self.http.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.http.url
 
     def warm(self) -> None:
         for rt in self.runtimes.values():
@@ -266,8 +263,7 @@ class Gateway:
                     rt._start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
         for rt in self.runtimes.values():
             rt.stop()
         self.tmp.cleanup()
@@ -389,34 +385,3 @@ class Gateway:
             data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
             return int(result["statusCode"]), headers, data
         return 200, base, json.dumps(result).encode()
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms each.
-            disable_nagle_algorithm = True
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length > MAX_BODY_BYTES:
-                    self.send_error(413)
-                    return
-                body = self.rfile.read(length) if length else b""
-                status, headers, data = gateway.handle(
-                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-                )
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler

@@ -12,9 +12,10 @@ import http.client
 import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tricloud.emulate.loopback import LoopbackServer
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
 
@@ -24,22 +25,24 @@ class RuntimeShim:
         self.account, self.region = account, region
         self.routes: dict[str, tuple[str, int]] = {}  # endpoint name -> (host, port) of its container
         self._local = threading.local()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LoopbackServer(
+            lambda _method, path, headers, body, _client: self.invoke(path, headers, body),
+            max_body_bytes=MAX_BODY_BYTES,
+            methods=("POST",),
+            too_large=lambda: self._error(413, "ValidationError", "Request payload exceeds 6 MB"),
+            port=port,
+        )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.http.url
 
     def route(self, endpoint_name: str, container_url: str) -> None:
         parts = urlsplit(container_url)
         self.routes[endpoint_name] = (parts.hostname or "127.0.0.1", int(parts.port or 80))
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
     def _error(self, status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], bytes]:
         headers = {"x-amzn-ErrorType": f"{code}:", "content-type": "application/json"}
@@ -91,32 +94,3 @@ class RuntimeShim:
             "x-Amzn-Invoked-Production-Variant": "primary",
         }
         return 200, out, data
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        shim = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms each.
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length > MAX_BODY_BYTES:
-                    status, headers, data = shim._error(
-                        413, "ValidationError", "Request payload exceeds 6 MB"
-                    )
-                else:
-                    body = self.rfile.read(length) if length else b""
-                    status, headers, data = shim.invoke(self.path, dict(self.headers.items()), body)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
