@@ -12,27 +12,9 @@ from typing import Any
 
 import pytest
 
-from components.api_frontend.spec import ApiFrontend
-from components.ci_identity.spec import CiIdentity
-from components.data_lake.spec import DataLake
-from components.model_endpoint.spec import ModelEndpoint
-from components.observability.spec import Observability
-from components.spark_cluster.spec import SparkCluster
-from components.spec_base import Concept
-from components.training_job.spec import TrainingJob
 from tricloud.config import REGION_KEYS
 from tricloud.inventory import REPO_ROOT, run_program, stack_config
 from tricloud.mocks import RecordingMocks, RecordingMonitor
-
-CONCEPTS: tuple[type[Concept], ...] = (
-    Observability,
-    DataLake,
-    SparkCluster,
-    TrainingJob,
-    ModelEndpoint,
-    ApiFrontend,
-    CiIdentity,
-)
 
 
 class OutputsMonitor(RecordingMonitor):

@@ -14,9 +14,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from contract_support import CONCEPTS, platform
+from contract_support import platform
 from taggable import NOT_TAGS, TAGGABLE
 
+from components.concepts import CONCEPTS
 from components.errors import InvalidArgs
 from components.spec_base import Args
 from components.tags import STANDARD_KEYS, normalise

@@ -18,6 +18,7 @@ import pytest
 
 from components.api_frontend.gcp import ENTRY_POINT, REQUIREMENTS, handler_files, source_archive
 from components.api_frontend.spec import HANDLERS
+from components.concepts import CONCEPT_NAMES as CONCEPTS
 from components.data_lake.spec import DataLakeArgs, Zone
 from components.errors import InvalidArgs
 from tricloud.config import SECTIONS
@@ -25,15 +26,6 @@ from tricloud.inventory import build_inventory, stack_config
 from tricloud.mocks import RecordingMocks, install
 
 REPO = Path(__file__).resolve().parents[2]
-CONCEPTS = (
-    "DataLake",
-    "SparkCluster",
-    "TrainingJob",
-    "ModelEndpoint",
-    "ApiFrontend",
-    "Observability",
-    "CiIdentity",
-)
 KEY_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")

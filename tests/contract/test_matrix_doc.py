@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from contract_support import CONCEPTS, platform
+from contract_support import platform
 
+from components.concepts import CONCEPTS
 from tricloud import matrix
 from tricloud.config import CLOUDS
 

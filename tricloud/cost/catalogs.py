@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
+from tricloud.config import CLOUDS
+
 CATALOG_DIR = Path(__file__).parent / "catalog"
-CLOUDS = ("aws", "azure", "gcp")
 FREE_TIER_KINDS = ("always_free", "new_account_12_months")
 SCHEMA_VERSION = 1
 

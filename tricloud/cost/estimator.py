@@ -5,32 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from components.concepts import CONCEPT_NAMES as CONCEPTS
+from components.concepts import STACK_COMPONENTS
+from tricloud.config import CLOUDS
 from tricloud.cost.catalogs import Catalog
 from tricloud.cost.context import PricingContext, Resource
 from tricloud.cost.mapping import PRICERS, free_reason, is_component
 from tricloud.cost.model import CloudEstimate, ResourceCost
 from tricloud.cost.profile import UsageProfile
 
-CLOUDS = ("aws", "azure", "gcp")
-CONCEPTS = (
-    "DataLake",
-    "SparkCluster",
-    "TrainingJob",
-    "ModelEndpoint",
-    "ApiFrontend",
-    "Observability",
-    "CiIdentity",
-)
 # Component names used by the stacks, for inventories whose component entries lack a tricloud type.
-NAME_TO_CONCEPT = {
-    "lake": "DataLake",
-    "spark": "SparkCluster",
-    "training": "TrainingJob",
-    "endpoint": "ModelEndpoint",
-    "api": "ApiFrontend",
-    "observability": "Observability",
-    "ci": "CiIdentity",
-}
+NAME_TO_CONCEPT = {name: concept.name for name, concept in STACK_COMPONENTS.items()}
 REGION_SETS: dict[str, dict[str, str]] = {
     "india": {"aws": "ap-south-1", "azure": "centralindia", "gcp": "asia-south1"},
     "us": {"aws": "us-east-1", "azure": "eastus", "gcp": "us-central1"},
