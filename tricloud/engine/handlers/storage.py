@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from tricloud.engine.handlers.base import (
     Ctx,
@@ -23,7 +20,6 @@ from tricloud.engine.handlers.base import (
 )
 from tricloud.engine.state import Entry
 
-LOGGING_WAIT_SECONDS = 15
 S3_KEYS = {"sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID", "id": "ID"}
 
 
@@ -166,18 +162,8 @@ class BucketLifecycle(BucketSetting):
 class BucketLogging(BucketSetting):
     def put(self, s3: Any, bucket: str, r: Resource) -> None:
         enabled = {"TargetBucket": r.get("targetBucket"), "TargetPrefix": r.get("targetPrefix", "")}
-        # The target's policy (granting logging.s3) is a sibling resource without an ordering edge, so it may
-        # land a moment later on another thread: wait for it as the provider's retry would.
-        deadline = time.monotonic() + LOGGING_WAIT_SECONDS
-        while True:
-            try:
-                s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": enabled})
-                break
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code")
-                if code != "InvalidTargetBucketForLogging" or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        # The stack orders this after the target's policy (granting logging.s3), as S3 requires.
+        s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": enabled})
 
     def remove(self, s3: Any, bucket: str) -> None:
         s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
