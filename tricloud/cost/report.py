@@ -1,6 +1,9 @@
 """Cost reports: one JSON document (schema in schema/report.schema.json) and renderers from it.
 
-Every renderer reads the JSON document, so a saved report renders the same as a fresh one.
+Every renderer reads the JSON document, so a saved report renders the same as a fresh one. Two rules
+hold in every format: a figure that includes a missing price is shown as a lower bound ("at least",
+with what is missing) and never as $0.00; and a cloud is marked cheapest only where its figure is
+complete and below every other cloud's figure, lower bounds included.
 """
 
 from __future__ import annotations
@@ -10,24 +13,29 @@ import html
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tricloud.cost.catalogs import Catalog
 from tricloud.cost.estimator import CONCEPTS
 from tricloud.cost.model import CloudEstimate
 from tricloud.cost.profile import UsageProfile
+from tricloud.cost.units import price_text
 
-REPORT_VERSION = "1"
+REPORT_VERSION = "2"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report.schema.json"
 FORMATS = ("table", "markdown", "html", "json", "csv")
+CENT = 0.005  # below half a cent a lower bound has nothing to show: it reads "?", never "$0.00"
 LEGEND = (
-    "* cheapest; +? includes prices not found, so the figure is a lower bound; *? cheapest lower bound "
-    "(may change once the missing prices are in the catalog)"
+    "* cheapest: every price in the figure was found and it is below every other cloud's figure, "
+    "lower bounds included. ≥ at least: the figure leaves out the prices listed as missing. "
+    "? no figure: every price in it is missing. ~ includes prices taken from another region (--proxy-region)"
 )
 CONCEPT_COLORS = {
     "DataLake": "#4e79a7",
@@ -45,6 +53,219 @@ def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def qty_text(value: float) -> str:
+    """2,000,000 / 1,666.67 / 0.25: quantities a reader can check by hand."""
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def money(value: float | None, symbol: str = "$") -> str:
+    if value is None:
+        return "n/a"
+    if value and abs(value) < 0.01:
+        return f"{symbol}{value:.4f}"
+    return f"{symbol}{value:,.2f}"
+
+
+# ----------------------------------------------------------------------------------- building
+def _missing_labels(
+    components: list[tuple[str, dict[str, Any]]], unmapped: list[dict[str, Any]]
+) -> list[str]:
+    """'CloudWatch alarm metrics x5', 'SNS notifications': what a figure leaves out, grouped by name."""
+    counts: dict[str, int] = {}
+    for _, comp in components:
+        counts[comp["name"]] = counts.get(comp["name"], 0) + 1
+    for res in unmapped:
+        label = f"unsupported {res['type']}"
+        counts[label] = counts.get(label, 0) + 1
+    return [name if n == 1 else f"{name} x{n}" for name, n in counts.items()]
+
+
+def _dominant(resources: list[dict[str, Any]], total: float) -> list[dict[str, Any]]:
+    """Cost components grouped by name, largest first: what the money goes to."""
+    groups: dict[str, dict[str, Any]] = {}
+    for res in resources:
+        for comp in res["costComponents"]:
+            if comp["monthlyCost"]:
+                group = groups.setdefault(
+                    comp["name"], {"name": comp["name"], "monthlyCost": 0.0, "resources": 0}
+                )
+                group["monthlyCost"] += comp["monthlyCost"]
+                group["resources"] += 1
+    ranked = sorted(groups.values(), key=lambda g: (-g["monthlyCost"], g["name"]))[:3]
+    return [
+        {
+            **g,
+            "monthlyCost": round(g["monthlyCost"], 6),
+            "share": round(g["monthlyCost"] / total, 4) if total else 0.0,
+        }
+        for g in ranked
+    ]
+
+
+def _known(value: float | None, missing: int, digits: int = 6) -> float | None:
+    """A figure for JSON: null when a price in it is missing (its priced part is reported beside it)."""
+    return None if missing or value is None else round(value, digits)
+
+
+def _cloud_doc(est: CloudEstimate, rate: float) -> dict[str, Any]:
+    if est.status != "ok":
+        return {"cloud": est.cloud, "status": est.status, "reason": est.reason, "stack": est.stack,
+                "region": est.region, "totalMonthlyCost": None, "pricedMonthlyCost": None, "pricesNotFound": 0,
+                "pricesNeeded": 0, "concepts": [], "resources": []}  # fmt: skip
+    resources = [r.to_json() for r in est.resources]
+    concepts = []
+    for name, (cost, idle) in est.concept_totals().items():
+        members = [r for r in resources if r["concept"] == name]
+        missing = [(r["name"], c) for r in members for c in r["costComponents"] if not c["priceFound"]]
+        unmapped = [r for r in members if r["status"] == "unmapped"]
+        idle_missing = sum(r["idlePricesNotFound"] for r in members)
+        concepts.append({
+            "concept": name, "monthlyCost": _known(cost, len(missing) + len(unmapped)), "pricedMonthlyCost": _r(cost),
+            "idleMonthlyCost": _known(idle, idle_missing), "pricedIdleMonthlyCost": _r(idle),
+            "pricesNotFound": len(missing) + len(unmapped), "missing": _missing_labels(missing, unmapped),
+            "pricesProxied": sum(1 for r in members for c in r["costComponents"] if c["proxyRegion"]),
+        })  # fmt: skip
+    statuses = [r["status"] for r in resources]
+    all_missing = [(r["name"], c) for r in resources for c in r["costComponents"] if not c["priceFound"]]
+    all_unmapped = [r for r in resources if r["status"] == "unmapped"]
+    missing, idle_missing = est.prices_not_found, est.idle_prices_not_found
+    usage = est.total_usd - est.idle_usd
+    nxt = est.next_million_predictions_usd
+    return {
+        "cloud": est.cloud,
+        "status": est.status,
+        "reason": est.reason,
+        "stack": est.stack,
+        "region": est.region,
+        "totalMonthlyCost": _known(est.total_usd, missing),
+        "pricedMonthlyCost": _r(est.total_usd),
+        "totalMonthlyCostInr": _known(est.total_usd * rate, missing, 2),
+        "pricedMonthlyCostInr": _r(est.total_usd * rate, 2),
+        "idleMonthlyCost": _known(est.idle_usd, idle_missing),
+        "pricedIdleMonthlyCost": _r(est.idle_usd),
+        "usageMonthlyCost": _known(usage, missing - idle_missing),
+        "pricedUsageMonthlyCost": _r(usage),
+        "predictionsPerMonth": est.predictions_per_month,
+        "nextMillionPredictionsCost": _known(nxt, est.next_million_prices_not_found),
+        "pricedNextMillionPredictionsCost": _r(nxt),
+        "nextMillionPricesNotFound": est.next_million_prices_not_found,
+        "pricesNotFound": missing,
+        "idlePricesNotFound": idle_missing,
+        "pricesNeeded": sum(len(r["costComponents"]) for r in resources) + statuses.count("unmapped"),
+        "pricesProxied": sum(1 for r in resources for c in r["costComponents"] if c["proxyRegion"]),
+        "missing": _missing_labels(all_missing, all_unmapped),
+        "counts": {
+            "estimated": statuses.count("priced"),
+            "free": statuses.count("free"),
+            "unsupported": statuses.count("unmapped"),
+            "components": statuses.count("component"),
+        },
+        "notes": list(est.notes),
+        "dominant": _dominant(resources, est.total_usd),
+        "concepts": concepts,
+        "resources": resources,
+    }
+
+
+def figure_status(cloud: dict[str, Any]) -> str:
+    """complete | lower-bound | no-estimate | missing (the stack could not be built)."""
+    if cloud["status"] != "ok":
+        return "missing"
+    if not cloud["pricesNotFound"]:
+        return "complete"
+    return "no-estimate" if cloud["pricesNotFound"] >= cloud["pricesNeeded"] else "lower-bound"
+
+
+def cheapest(figures: dict[str, tuple[float, bool]]) -> str | None:
+    """The cloud whose figure is complete and strictly below every other figure (lower bounds count as
+    what they are: the real figure can only be higher). None when no cloud qualifies."""
+    if len(figures) < 2:
+        return None
+    for cloud, (value, complete) in figures.items():
+        others = [v for c, (v, _) in figures.items() if c != cloud]
+        if complete and all(value < other - CENT / 10 for other in others):
+            return cloud
+    return None
+
+
+def _summary_lines(report: dict[str, Any], profile: UsageProfile) -> list[str]:
+    api, spark, train = profile.api, profile.spark, profile.training
+    lines = [
+        f"Profile '{profile.name}' in the {report['regionSet']} region set: {api.requests_per_month:,.0f} requests a "
+        f"month, {spark.job_hours_per_month:g} Spark job-hours, {train.hours_per_month:g} training hour(s), "
+        f"{sum(profile.lake.gb.values()):g} GB in the lake."
+    ]
+    for cloud in report["clouds"]:
+        lines.append(_cloud_line(cloud))
+    lines.append(_verdict(report))
+    return lines
+
+
+def _cloud_line(cloud: dict[str, Any]) -> str:
+    status, name = figure_status(cloud), f"{cloud['cloud']} ({cloud['region']})"
+    if status == "missing":
+        return f"{name}: not priced, the stack could not be built ({cloud['reason']})."
+    if status == "no-estimate":
+        return (
+            f"{name}: no estimate. All {cloud['pricesNotFound']} prices it needs are missing from the catalog for "
+            f"{cloud['region']}, so this cloud cannot be compared (`tricloud pricing refresh --cloud {cloud['cloud']}` "
+            f"reads them; `--proxy-region {cloud['cloud']}=<region>` prices them from another region, marked ~)."
+        )
+    total, idle = cloud["pricedMonthlyCost"], cloud["pricedIdleMonthlyCost"]
+    idle_text = money(idle) if not cloud["idlePricesNotFound"] else f"at least {money(idle)}"
+    top = cloud["dominant"][0] if cloud["dominant"] else None
+    dominant = ""
+    if top:
+        what = top["name"] + (f" ({top['resources']} resources)" if top["resources"] > 1 else "")
+        part = "of the priced part" if status == "lower-bound" else "of it"
+        dominant = f" {what}: {top['share']:.0%} {part}."
+    proxied = (
+        f" {cloud['pricesProxied']} prices taken from another region (~)." if cloud["pricesProxied"] else ""
+    )
+    if status == "lower-bound":
+        return (
+            f"{name}: at least {money(total)} a month ({idle_text} idle, with no traffic); "
+            f"{plural(cloud['pricesNotFound'], 'price')} missing ({', '.join(cloud['missing'][:4])}{', ...' if len(cloud['missing']) > 4 else ''}), so the "
+            f"real figure is higher.{dominant}{proxied}"
+        )
+    return f"{name}: {money(total)} a month, {idle_text} of it idle (with no traffic).{dominant}{proxied}"
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    best = report["summary"]["cheapestCloud"]
+    ok = [c for c in report["clouds"] if c["status"] == "ok"]
+    blocked = [c["cloud"] for c in ok if figure_status(c) != "complete"]
+    unbuilt = [c["cloud"] for c in report["clouds"] if c["status"] != "ok"]
+    if best:
+        extra = f" (even counting only the priced part of {', '.join(blocked)})" if blocked else ""
+        absent = f" Not compared: {', '.join(unbuilt)} (stack not built)." if unbuilt else ""
+        return f"Cheapest in total: {best}{extra}.{absent}"
+    if len(ok) < 2:
+        return "Only one cloud was priced: nothing to compare."
+    if blocked:
+        return (
+            f"No cloud is marked cheapest in total: the comparison is incomplete ({', '.join(blocked)} "
+            "include missing prices) and no complete total is below all the others."
+        )
+    return "No cloud is marked cheapest in total: the lowest totals tie."
+
+
+def _summary_cloud(cloud: dict[str, Any]) -> dict[str, Any]:
+    keys = ("cloud", "region", "totalMonthlyCost", "pricedMonthlyCost", "pricesNotFound")
+    return {
+        **{k: cloud[k] for k in keys},
+        "figure": figure_status(cloud),
+        "idleMonthlyCost": cloud.get("idleMonthlyCost"),
+        "dominant": cloud.get("dominant", []),
+    }
+
+
 def build_report(
     estimates: Sequence[CloudEstimate],
     *,
@@ -52,41 +273,13 @@ def build_report(
     catalog: Catalog,
     region_set: str,
     generated_at: datetime | None = None,
+    proxy_regions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     rate = catalog.fx.usd_inr
-    clouds: list[dict[str, Any]] = []
-    for est in estimates:
-        concepts = est.concept_totals() if est.status == "ok" else {}
-        clouds.append(
-            {
-                "cloud": est.cloud,
-                "status": est.status,
-                "reason": est.reason,
-                "stack": est.stack,
-                "region": est.region,
-                "totalMonthlyCost": _r(est.total_usd) if est.status == "ok" else None,
-                "totalMonthlyCostInr": _r(est.total_usd * rate, 2) if est.status == "ok" else None,
-                "idleMonthlyCost": _r(est.idle_usd) if est.status == "ok" else None,
-                "costPerMillionPredictions": _r(est.cost_per_million_predictions_usd)
-                if est.status == "ok"
-                else None,
-                "predictionsPerMonth": est.predictions_per_month,
-                "pricesNotFound": est.prices_not_found,
-                "concepts": [
-                    {
-                        "concept": name,
-                        "monthlyCost": _r(cost),
-                        "idleMonthlyCost": _r(idle),
-                        "pricesNotFound": sum(r.prices_not_found for r in est.resources if r.concept == name),
-                    }
-                    for name, (cost, idle) in concepts.items()
-                ],
-                "resources": [r.to_json() for r in est.resources],
-            }
-        )
+    clouds = [_cloud_doc(est, rate) for est in estimates]
     ok = [c for c in clouds if c["status"] == "ok"]
-    cheapest = min(ok, key=lambda c: c["totalMonthlyCost"])["cloud"] if ok else None
-    return {
+    best = cheapest({c["cloud"]: (c["pricedMonthlyCost"], figure_status(c) == "complete") for c in ok})
+    report: dict[str, Any] = {
         "version": REPORT_VERSION,
         "currency": "USD",
         "secondaryCurrency": {
@@ -99,99 +292,134 @@ def build_report(
         "catalog": {"readDate": catalog.read_date, "entries": len(catalog.entries)},
         "profile": {"name": profile.name, "source": profile.source, "description": profile.description},
         "regionSet": region_set,
-        "clouds": clouds,
+        "proxyRegions": dict(proxy_regions or {}),
         "summary": {
-            "cheapestCloud": cheapest,
+            "lines": [],
+            "cheapestCloud": best,
+            "comparisonComplete": len(ok) == len(clouds) and all(figure_status(c) == "complete" for c in ok),
             "pricesNotFound": sum(c["pricesNotFound"] for c in clouds),
             "missingClouds": [c["cloud"] for c in clouds if c["status"] == "missing"],
             "totalMonthlyCost": {c["cloud"]: c["totalMonthlyCost"] for c in ok},
+            "clouds": [_summary_cloud(c) for c in clouds],
         },
+        "clouds": clouds,
     }
+    report["summary"]["lines"] = _summary_lines(report, profile)
+    return report
 
 
-# ------------------------------------------------------------------------------------ helpers
-def money(value: float | None, symbol: str = "$") -> str:
-    if value is None:
+# ----------------------------------------------------------------------------- the comparison
+@dataclass(frozen=True)
+class Cell:
+    value: float | None
+    missing: int = 0  # prices missing in this figure
+    labels: tuple[str, ...] = ()
+    proxied: bool = False
+    best: bool = False
+    symbol: str = "$"
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def cell_text(cell: Cell, *, compact: bool = False) -> str:
+    """'$9.51', '≥ $3.19 + 13 missing: ...', '? 25 missing: ...'; never a bare $0.00 for a missing price."""
+    if cell.value is None:
         return "n/a"
-    if value and abs(value) < 0.01:
-        return f"{symbol}{value:.4f}"
-    return f"{symbol}{value:,.2f}"
+    mark = ("~" if cell.proxied else "") + (" *" if cell.best else "")
+    if cell.complete:
+        return money(cell.value, cell.symbol) + mark
+    what = f"{cell.missing} missing" if cell.missing > 1 or not cell.labels else "1 missing"
+    if cell.labels and not compact:
+        shown = ", ".join(cell.labels[:3]) + (", ..." if len(cell.labels) > 3 else "")
+        what += f": {shown}"
+    if abs(cell.value) < CENT:
+        return f"? {what}{mark}"
+    return f"≥ {money(cell.value, cell.symbol)} + {what}{mark}"
 
 
-def _concept_names(report: dict[str, Any]) -> list[str]:
-    seen = {c["concept"] for cloud in report["clouds"] for c in cloud["concepts"]}
-    ordered = [c for c in CONCEPTS if c in seen]
-    return ordered + sorted(seen - set(ordered))
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: tuple[Cell, ...]
+    kind: str = "concept"  # concept | total | extra
 
 
-def concept_matrix(
-    report: dict[str, Any],
-) -> tuple[list[str], list[dict[str, Any]], dict[str, dict[str, float]]]:
-    """(concept names, ok clouds, concept -> cloud -> USD)."""
+def comparison(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Row]]:
+    """(priced clouds, rows): per concept, the total, and idle / usage / next 1M / INR / counts."""
     ok = [c for c in report["clouds"] if c["status"] == "ok"]
-    names = _concept_names(report)
-    matrix = {n: {c["cloud"]: 0.0 for c in ok} for n in names}
-    for cloud in ok:
-        for row in cloud["concepts"]:
-            matrix[row["concept"]][cloud["cloud"]] = row["monthlyCost"]
-    return names, ok, matrix
+    seen = {row["concept"] for c in ok for row in c["concepts"]}
+    names = [n for n in CONCEPTS if n in seen] + sorted(seen - set(CONCEPTS))
+    rows: list[Row] = []
+    for name in names:
+        raw = {}
+        for c in ok:
+            row = next((r for r in c["concepts"] if r["concept"] == name), None)
+            raw[c["cloud"]] = row or {
+                "pricedMonthlyCost": 0.0,
+                "pricesNotFound": 0,
+                "missing": [],
+                "pricesProxied": 0,
+            }
+        best = cheapest({k: (v["pricedMonthlyCost"], not v["pricesNotFound"]) for k, v in raw.items()})
+        rows.append(Row(name, tuple(
+            Cell(v["pricedMonthlyCost"], v["pricesNotFound"], tuple(v["missing"]), bool(v["pricesProxied"]), k == best)
+            for k, v in raw.items()
+        )))  # fmt: skip
+    best = report["summary"]["cheapestCloud"]
+    rows.append(Row("Total", tuple(
+        Cell(c["pricedMonthlyCost"], c["pricesNotFound"], tuple(c["missing"]), bool(c["pricesProxied"]),
+             c["cloud"] == best) for c in ok), "total"))  # fmt: skip
+    rows.append(Row("Idle (zero traffic)", tuple(
+        Cell(c["pricedIdleMonthlyCost"], c["idlePricesNotFound"]) for c in ok), "extra"))  # fmt: skip
+    rows.append(Row("Usage (at the profile's traffic)", tuple(
+        Cell(c["pricedUsageMonthlyCost"], c["pricesNotFound"] - c["idlePricesNotFound"]) for c in ok), "extra"))  # fmt: skip
+    rows.append(Row("Next 1M predictions add", tuple(
+        Cell(c["pricedNextMillionPredictionsCost"], c["nextMillionPricesNotFound"]) for c in ok), "extra"))  # fmt: skip
+    rows.append(Row("Total (INR)", tuple(
+        Cell(c["pricedMonthlyCostInr"], c["pricesNotFound"], symbol="₹") for c in ok), "extra"))  # fmt: skip
+    return ok, rows
 
 
-def _incomplete(report: dict[str, Any]) -> set[tuple[str, str]]:
-    """(concept, cloud) cells that include a price not found."""
-    return {
-        (row["concept"], cloud["cloud"])
-        for cloud in report["clouds"]
-        for row in cloud["concepts"]
-        if row.get("pricesNotFound")
-    }
+def count_line(cloud: dict[str, Any]) -> str:
+    n = cloud["counts"]
+    total = n["estimated"] + n["free"] + n["unsupported"]
+    return (
+        f"{total} cloud resources: {n['estimated']} estimated, {n['free']} free, {n['unsupported']} unsupported; "
+        f"{cloud['pricesNotFound']} of {cloud['pricesNeeded']} prices missing"
+    )
 
 
-def _cell(report: dict[str, Any], name: str, cloud: str, value: float) -> str:
-    return money(value) + (" +?" if (name, cloud) in _incomplete(report) else "")
+def baseline_usage(cloud: dict[str, Any]) -> str:
+    """Infracost's split: baseline (bills with no traffic) and usage (scales with the profile)."""
+    base = Cell(cloud["pricedIdleMonthlyCost"], cloud["idlePricesNotFound"])
+    usage = Cell(cloud["pricedUsageMonthlyCost"], cloud["pricesNotFound"] - cloud["idlePricesNotFound"])
+    return f"baseline {cell_text(base, compact=True)}, usage {cell_text(usage, compact=True)}"
 
 
-def _total_cell(cloud: dict[str, Any]) -> str:
-    return money(cloud["totalMonthlyCost"]) + (" +?" if cloud["pricesNotFound"] else "")
-
-
-def _cheapest(values: dict[str, float]) -> str | None:
-    """The strictly cheapest cloud; None for a single cloud or a tie at the minimum."""
-    if len(values) < 2:
-        return None
-    low = min(values.values())
-    winners = [k for k, v in values.items() if v == low]
-    return winners[0] if len(winners) == 1 else None
-
-
-def _mark(incomplete: bool) -> str:
-    """Cheapest marker: '*' when the cheapest figure is complete, '*?' when it is a lower bound."""
-    return "*?" if incomplete else "*"
-
-
-def _summary_rows(report: dict[str, Any], ok: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    return [
-        ("Idle (zero traffic)", [money(c["idleMonthlyCost"]) for c in ok]),
-        ("Per 1M predictions", [money(c["costPerMillionPredictions"]) for c in ok]),
-        ("Total (INR)", [money(c["totalMonthlyCostInr"], "₹") for c in ok]),
-        ("Prices not found", [str(c["pricesNotFound"]) for c in ok]),
-    ]
-
-
-def _footnotes(report: dict[str, Any]) -> list[str]:
+def _notes(report: dict[str, Any]) -> list[str]:
     notes = []
+    ok = [c for c in report["clouds"] if c["status"] == "ok"]
+    shared = (
+        [n for n in (ok[0]["notes"] if ok else []) if all(n in c["notes"] for c in ok)] if len(ok) > 1 else []
+    )
     for cloud in report["clouds"]:
         if cloud["status"] == "missing":
             notes.append(f"{cloud['cloud']}: missing ({cloud['reason']})")
-        elif cloud["pricesNotFound"]:
-            notes.append(
-                f"{cloud['cloud']}: {cloud['pricesNotFound']} prices not found; its total is a lower bound"
-            )
-        if cloud["status"] == "ok" and cloud["reason"]:
+            continue
+        notes.append(f"{cloud['cloud']}: {count_line(cloud)}")
+        if cloud["reason"]:
             notes.append(f"{cloud['cloud']}: {cloud['reason']}")
+        notes += [f"{cloud['cloud']}: {n}" for n in cloud["notes"] if n not in shared]
+    notes += shared
     fx = report["secondaryCurrency"]
     notes.append(
         f"INR at {fx['rate']} per USD (as of {fx['asOf']}); catalog read {report['catalog']['readDate']}"
+    )
+    notes.append(
+        "Next 1M predictions: what one more million predictions a month would add at this traffic "
+        "(free tiers and price tiers included), not the total divided by the predictions"
     )
     return notes
 
@@ -200,213 +428,304 @@ def _title(report: dict[str, Any]) -> str:
     return f"tricloud monthly cost, profile '{report['profile']['name']}', region set '{report['regionSet']}' (USD)"
 
 
+# ----------------------------------------------------------------------------- the breakdown
+@dataclass(frozen=True)
+class Line:
+    """One line of the per-resource breakdown, as text every format shows the same way."""
+
+    resource: str
+    type: str
+    component: str
+    quantity: str
+    unit: str
+    price: str
+    cost: str
+    note: str
+    missing: bool
+
+
+def breakdown(cloud: dict[str, Any]) -> list[Line]:
+    """Priced and unsupported resources with their cost components (free resources are only counted)."""
+    lines = []
+    for res in sorted(cloud["resources"], key=lambda r: (r["concept"], r["name"])):
+        if res["status"] == "unmapped":
+            lines.append(Line(res["name"], res["type"], "(unsupported type)", "", "", "price missing", "?",
+                              res["reason"], True))  # fmt: skip
+        for comp in res["costComponents"]:
+            lines.append(_line(res, comp))
+    return lines
+
+
+def _line(res: dict[str, Any], comp: dict[str, Any]) -> Line:
+    qty, unit, found = comp["monthlyQuantity"], comp["unit"], comp["priceFound"]
+    no_usage = comp["usageBased"] and not qty
+    if not found:
+        cost = "? (depends on usage)" if no_usage else "?"
+        return Line(res["name"], res["type"], comp["name"], qty_text(qty), unit, "price missing", cost,
+                    comp["note"], True)  # fmt: skip
+    price = price_text(comp["listPrice"] if comp["listPrice"] is not None else comp["price"], unit)
+    if no_usage:
+        cost = f"depends on usage: {price}"
+    else:
+        cost = money(comp["monthlyCost"]) + ("~" if comp["proxyRegion"] else "")
+        if comp["freeQuantity"]:
+            cost += (
+                " (free tier)"
+                if not comp["monthlyCost"]
+                else f" (after {qty_text(comp['freeQuantity'])} free)"
+            )
+    return Line(res["name"], res["type"], comp["name"], qty_text(qty), unit, price, cost, comp["note"], False)
+
+
+def missing_list(report: dict[str, Any]) -> list[tuple[str, Line]]:
+    return [(c["cloud"], line) for c in report["clouds"] if c["status"] == "ok" for line in breakdown(c)
+            if line.missing]  # fmt: skip
+
+
 # ----------------------------------------------------------------------------------- renderers
-def render_table(report: dict[str, Any], width: int = 120) -> str:
-    names, ok, matrix = concept_matrix(report)
+def render_table(report: dict[str, Any], width: int = 140) -> str:
+    ok, rows = comparison(report)
     console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
-    if not ok:
-        console.print(_title(report), markup=False)
-        console.print("No cloud could be priced.", markup=False)
-        for note in _footnotes(report):
-            console.print(f"- {note}", markup=False, highlight=False)
-        return console.export_text()
-    table = Table(title=_title(report), show_lines=False)
-    table.add_column("Concept")
+
+    def say(text: str = "") -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=False)
+
+    say(_title(report))
+    say()
+    say("Summary")
+    for line in report["summary"]["lines"]:
+        say(f"- {line}")
+    say()
+    if ok:
+        table = Table(title="Monthly cost per concept", show_lines=False)
+        table.add_column("Concept")
+        for cloud in ok:
+            table.add_column(f"{cloud['cloud']} ({cloud['region']})", justify="right", overflow="fold")
+        for row in rows:
+            cells = [escape(cell_text(c)) for c in row.cells]
+            if row.kind == "total":
+                table.add_row("[bold]Total[/]", *cells, end_section=True)
+            else:
+                table.add_row(escape(row.label), *cells)
+        console.print(table)
+        say(LEGEND + ".")
+    say()
+    for note in _notes(report):
+        say(f"- {note}")
     for cloud in ok:
-        table.add_column(f"{cloud['cloud']} ({cloud['region']})", justify="right")
-    for name in names:
-        best = _cheapest(matrix[name])
-        table.add_row(
-            name,
-            *[
-                f"[bold green]{_cell(report, name, c['cloud'], matrix[name][c['cloud']])} "
-                f"{_mark((name, c['cloud']) in _incomplete(report))}[/]"
-                if c["cloud"] == best
-                else _cell(report, name, c["cloud"], matrix[name][c["cloud"]])
-                for c in ok
-            ],
-        )
-    totals = {c["cloud"]: c["totalMonthlyCost"] for c in ok}
-    best = _cheapest(totals)
-    table.add_row(
-        "[bold]Total[/]",
-        *[
-            f"[bold green]{_total_cell(c)} {_mark(bool(c['pricesNotFound']))}[/]"
-            if c["cloud"] == best
-            else _total_cell(c)
-            for c in ok
-        ],
-        end_section=True,
-    )
-    for label, cells in _summary_rows(report, ok):
-        table.add_row(label, *cells)
-    console.print(table)
-    console.print(LEGEND, markup=False, highlight=False)
-    for note in _footnotes(report):
-        console.print(f"- {note}", markup=False, highlight=False)
+        say()
+        tree = Table(title=f"{cloud['cloud']} ({cloud['region']}): cost per resource", show_lines=False)
+        for col, justify in (("Name", "left"), ("Monthly qty", "right"), ("Unit", "left"), ("Unit price", "left"),
+                             ("Monthly cost", "right")):  # fmt: skip
+            tree.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        current = None
+        lines = breakdown(cloud)
+        for i, line in enumerate(lines):
+            if line.resource != current:
+                current = line.resource
+                tree.add_row(escape(f"{line.resource} ({line.type})"), "", "", "", "")
+            last = i + 1 == len(lines) or lines[i + 1].resource != current
+            tree.add_row(escape(("└─ " if last else "├─ ") + line.component), line.quantity, escape(line.unit),
+                         escape(line.price), escape(line.cost))  # fmt: skip
+        total = Cell(cloud["pricedMonthlyCost"], cloud["pricesNotFound"], tuple(cloud["missing"]))
+        tree.add_row("[bold]Total[/]", "", "", "", escape(cell_text(total, compact=True)), end_section=True)
+        console.print(tree)
+        say(f"{count_line(cloud)}; {baseline_usage(cloud)}")
+    missing = missing_list(report)
+    if missing:
+        say()
+        say("Prices missing (never counted as $0):")
+        for cloud_name, line in missing:
+            say(f"- {cloud_name} {line.resource} / {line.component}: {line.note}")
     return console.export_text()
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    names, ok, matrix = concept_matrix(report)
-    out = [f"### {_title(report)}", ""]
+    ok, rows = comparison(report)
+    out = [f"### {_title(report)}", "", "**Summary**", ""]
+    out += [f"- {line}" for line in report["summary"]["lines"]]
+    out.append("")
     if ok:
         out.append("| Concept | " + " | ".join(f"{c['cloud']} ({c['region']})" for c in ok) + " |")
         out.append("|---|" + "---:|" * len(ok))
-        for name in names:
-            best = _cheapest(matrix[name])
-            cells = [
-                f"**{_cell(report, name, c['cloud'], matrix[name][c['cloud']])}** "
-                f"{_mark((name, c['cloud']) in _incomplete(report))}"
-                if c["cloud"] == best
-                else _cell(report, name, c["cloud"], matrix[name][c["cloud"]])
-                for c in ok
-            ]
-            out.append(f"| {name} | " + " | ".join(cells) + " |")
-        totals = {c["cloud"]: c["totalMonthlyCost"] for c in ok}
-        best = _cheapest(totals)
-        out.append(
-            "| **Total** | "
-            + " | ".join(
-                f"**{_total_cell(c)}** {_mark(bool(c['pricesNotFound']))}"
-                if c["cloud"] == best
-                else _total_cell(c)
-                for c in ok
-            )
-            + " |"
-        )
-        for label, cells in _summary_rows(report, ok):
+        for row in rows:
+            cells = [_md(cell_text(c)) for c in row.cells]
+            cells = [f"**{t}**" if c.best else t for t, c in zip(cells, row.cells, strict=True)]
+            label = "**Total**" if row.kind == "total" else row.label
             out.append(f"| {label} | " + " | ".join(cells) + " |")
-        out.append("")
-        out.append(LEGEND.replace("*", "\\*") + ".")
+        out += ["", _md(LEGEND) + "."]
     out.append("")
-    out += [f"- {n}" for n in _footnotes(report)]
-    missing = [
-        (cloud["cloud"], res["name"], comp["name"], comp["note"])
-        for cloud in ok
-        for res in cloud["resources"]
-        for comp in res["costComponents"]
-        if not comp["priceFound"]
-    ] + [
-        (cloud["cloud"], res["name"], res["type"], res["reason"])
-        for cloud in ok
-        for res in cloud["resources"]
-        if res["status"] == "unmapped"
-    ]
+    out += [f"- {_md(n)}" for n in _notes(report)]
+    for cloud in ok:
+        out += ["", f"<details><summary>{cloud['cloud']} ({cloud['region']}): cost per resource</summary>", "",
+                "| Resource | Component | Monthly qty | Unit | Unit price | Monthly cost |",
+                "|---|---|---:|---|---|---:|"]  # fmt: skip
+        for line in breakdown(cloud):
+            out.append(f"| `{line.resource}` | {_md(line.component)} | {line.quantity} | {line.unit} | "
+                       f"{_md(line.price)} | {_md(line.cost)} |")  # fmt: skip
+        out += ["", f"{count_line(cloud)}; {_md(baseline_usage(cloud))}.", "", "</details>"]
+    missing = missing_list(report)
     if missing:
-        out += ["", "<details><summary>Prices not found</summary>", "", "| Cloud | Resource | Component | Note |",
-                "|---|---|---|---|"]  # fmt: skip
-        out += [f"| {c} | {r} | {n} | {note} |" for c, r, n, note in missing]
+        out += ["", "<details><summary>Prices missing (never counted as $0)</summary>", "",
+                "| Cloud | Resource | Component | Note |", "|---|---|---|---|"]  # fmt: skip
+        out += [
+            f"| {c} | {line.resource} | {_md(line.component)} | {_md(line.note)} |" for c, line in missing
+        ]
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
 
 
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
 def _svg_chart(report: dict[str, Any]) -> str:
-    names, ok, matrix = concept_matrix(report)
+    """A stacked bar per cloud by concept. A lower bound gets a dashed cap saying what is missing; a cloud
+    with no estimate gets a hatched box saying so, never an empty bar that reads as $0."""
+    ok = [c for c in report["clouds"] if c["status"] == "ok"]
     if not ok:
         return ""
-    bar_w, gap, height, top, left = 90, 50, 260, 20, 70
-    peak = max((c["totalMonthlyCost"] for c in ok), default=0.0) or 1.0
+    names = [n for n in CONCEPTS if any(r["concept"] == n for c in ok for r in c["concepts"])]
+    bar_w, gap, height, top, left = 110, 60, 260, 40, 40
+    peak = max((c["pricedMonthlyCost"] for c in ok), default=0.0) or 1.0
+    cap = 36  # height of the dashed "missing" cap and of the no-estimate box
     width = left + len(ok) * (bar_w + gap) + 190
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 60}" role="img" '
-        f'aria-label="Monthly cost per cloud, stacked by concept">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 50}" role="img" '
+        'aria-label="Monthly cost per cloud, stacked by concept">',
+        '<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        '<line x1="0" y1="0" x2="0" y2="8" stroke="#999" stroke-width="2"/></pattern></defs>',
+        f'<line x1="{left}" y1="{top + height}" x2="{left + len(ok) * (bar_w + gap)}" y2="{top + height}" stroke="#333"/>',
     ]
-    parts.append(
-        f'<line x1="{left}" y1="{top + height}" x2="{left + len(ok) * (bar_w + gap)}" y2="{top + height}" stroke="#333"/>'
-    )
+    esc = html.escape
     for i, cloud in enumerate(ok):
         x = left + gap / 2 + i * (bar_w + gap)
-        y = top + height
-        for name in names:
-            value = matrix[name][cloud["cloud"]]
-            h = height * value / peak
-            if h <= 0:
-                continue
-            y -= h
-            title = html.escape(f"{cloud['cloud']} {name}: {money(value)}")
+        y = float(top + height)
+        status = figure_status(cloud)
+        label_x = x + bar_w / 2
+        if status == "no-estimate":
+            parts.append(f'<rect x="{x:.1f}" y="{y - cap * 2:.1f}" width="{bar_w}" height="{cap * 2}" fill="url(#hatch)" '
+                         f'stroke="#666" stroke-dasharray="4 3"><title>{esc(cloud["cloud"])}: no estimate</title></rect>')  # fmt: skip
+            parts.append(f'<text x="{label_x:.1f}" y="{y - cap * 2 - 20:.1f}" text-anchor="middle" font-size="12">no estimate</text>')  # fmt: skip
+            parts.append(f'<text x="{label_x:.1f}" y="{y - cap * 2 - 6:.1f}" text-anchor="middle" font-size="11">'
+                         f'{cloud["pricesNotFound"]} prices missing</text>')  # fmt: skip
+        else:
+            for name in names:
+                row = next((r for r in cloud["concepts"] if r["concept"] == name), None)
+                value = row["pricedMonthlyCost"] if row else 0.0
+                h = height * value / peak * (0.85 if status == "lower-bound" else 1.0)
+                if h <= 0:
+                    continue
+                y -= h
+                title = esc(
+                    f"{cloud['cloud']} {name}: {money(value)}"
+                    + (" or more" if row and row["pricesNotFound"] else "")
+                )
+                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" '
+                             f'fill="{CONCEPT_COLORS.get(name, "#999")}"><title>{title}</title></rect>')  # fmt: skip
+            total = Cell(cloud["pricedMonthlyCost"], cloud["pricesNotFound"])
+            if status == "lower-bound":
+                y -= cap
+                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{cap}" fill="none" stroke="#666" '
+                             f'stroke-dasharray="4 3"><title>{esc(cloud["cloud"])}: {cloud["pricesNotFound"]} prices '
+                             'missing</title></rect>')  # fmt: skip
+                parts.append(f'<text x="{label_x:.1f}" y="{y + cap / 2 + 4:.1f}" text-anchor="middle" font-size="11">'
+                             f'+{cloud["pricesNotFound"]} missing</text>')  # fmt: skip
+            label = ("≥ " if status == "lower-bound" else "") + money(total.value)
             parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{CONCEPT_COLORS.get(name, "#999")}">'
-                f"<title>{title}</title></rect>"
+                f'<text x="{label_x:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-size="12">{esc(label)}</text>'
             )
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + height + 18}" text-anchor="middle" font-size="13">{html.escape(cloud["cloud"])}</text>')  # fmt: skip
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{html.escape(money(cloud["totalMonthlyCost"]))}</text>')  # fmt: skip
+        parts.append(f'<text x="{label_x:.1f}" y="{top + height + 18}" text-anchor="middle" font-size="13">'
+                     f'{esc(cloud["cloud"])}</text>')  # fmt: skip
     legend_x = left + len(ok) * (bar_w + gap) + 10
     for j, name in enumerate(names):
         parts.append(f'<rect x="{legend_x}" y="{top + j * 20}" width="12" height="12" fill="{CONCEPT_COLORS.get(name, "#999")}"/>')  # fmt: skip
-        parts.append(
-            f'<text x="{legend_x + 18}" y="{top + j * 20 + 11}" font-size="12">{html.escape(name)}</text>'
-        )
+        parts.append(f'<text x="{legend_x + 18}" y="{top + j * 20 + 11}" font-size="12">{esc(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def render_html(report: dict[str, Any]) -> str:
-    names, ok, matrix = concept_matrix(report)
+    ok, rows = comparison(report)
     esc = html.escape
-    rows = []
-    for name in names:
-        best = _cheapest(matrix[name])
-        cells = "".join(
-            f'<td class="num{" best" if c["cloud"] == best else ""}">{esc(_cell(report, name, c["cloud"], matrix[name][c["cloud"]]))}</td>'
-            for c in ok
+    body = [f"<h1>{esc(_title(report))}</h1>", "<h2>Summary</h2>", "<ul class='summary'>"]
+    body += [f"<li>{esc(line)}</li>" for line in report["summary"]["lines"]]
+    body.append("</ul>")
+    if ok:
+        head = "".join(f"<th>{esc(c['cloud'])} ({esc(c['region'])})</th>" for c in ok)
+        trs = []
+        for row in rows:
+            tds = "".join(
+                f'<td class="num{" best" if c.best else ""}{"" if c.complete else " partial"}">{esc(cell_text(c))}</td>'
+                for c in row.cells
+            )
+            trs.append(
+                f"<tr{' class=total' if row.kind == 'total' else ''}><th>{esc(row.label)}</th>{tds}</tr>"
+            )
+        body.append(
+            f"<table class='compare'><thead><tr><th>Concept</th>{head}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
         )
-        rows.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
-    totals = {c["cloud"]: c["totalMonthlyCost"] for c in ok}
-    best = _cheapest(totals)
-    cells = "".join(
-        f'<td class="num{" best" if c["cloud"] == best else ""}"><b>{esc(_total_cell(c))}</b></td>'
-        for c in ok
-    )
-    rows.append(f"<tr class='total'><th>Total</th>{cells}</tr>")
-    for label, values in _summary_rows(report, ok):
-        rows.append(
-            f"<tr><th>{esc(label)}</th>" + "".join(f'<td class="num">{esc(v)}</td>' for v in values) + "</tr>"
-        )
-    head = "".join(f"<th>{esc(c['cloud'])} ({esc(c['region'])})</th>" for c in ok)
-    notes = "".join(f"<li>{esc(n)}</li>" for n in _footnotes(report))
+        body.append(f"<p>Highlighted: cheapest. {esc(LEGEND)}.</p>")
+        body.append(f"<h2>Monthly cost by concept</h2>{_svg_chart(report)}")
+    missing = missing_list(report)
+    if missing:
+        body.append("<h2>Prices missing (never counted as $0)</h2><ul class='missing'>")
+        body += [f"<li>{esc(c)} <code>{esc(line.resource)}</code> {esc(line.component)}: {esc(line.note)}</li>"
+                 for c, line in missing]  # fmt: skip
+        body.append("</ul>")
+    for cloud in ok:
+        body.append(f"<h2>{esc(cloud['cloud'])} ({esc(cloud['region'])}): cost per resource</h2>")
+        body.append("<table class='breakdown'><thead><tr><th>Resource</th><th>Component</th><th>Monthly qty</th>"
+                    "<th>Unit</th><th>Unit price</th><th>Monthly cost</th></tr></thead><tbody>")  # fmt: skip
+        for line in breakdown(cloud):
+            cls = " class='missing'" if line.missing else ""
+            body.append(f"<tr{cls}><td><code>{esc(line.resource)}</code></td><td>{esc(line.component)}</td>"
+                        f"<td class='num'>{esc(line.quantity)}</td><td>{esc(line.unit)}</td><td>{esc(line.price)}</td>"
+                        f"<td class='num' title='{esc(line.note)}'>{esc(line.cost)}</td></tr>")  # fmt: skip
+        body.append(f"</tbody></table><p>{esc(count_line(cloud))}; {esc(baseline_usage(cloud))}.</p>")
+    body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in _notes(report)) + "</ul>")
+    body.append(f"<p>Generated {esc(report['generatedAt'])}.</p>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(_title(report))}</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+        "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}"
         "th,td{border:1px solid #ccc;padding:4px 10px}td.num{text-align:right}"
-        "td.best{background:#e3f4e1;font-weight:bold}tr.total{border-top:2px solid #333}"
-        "</style></head><body>"
-        f"<h1>{esc(_title(report))}</h1>"
-        f"<table><thead><tr><th>Concept</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p>Highlighted: cheapest per row. {esc(LEGEND)}.</p>"
-        f"<h2>Monthly cost by concept</h2>{_svg_chart(report)}"
-        f"<ul>{notes}</ul>"
-        f"<p>Generated {esc(report['generatedAt'])}.</p></body></html>\n"
+        "td.best{background:#e3f4e1;font-weight:bold}td.partial{color:#8a5300;font-style:italic}"
+        "tr.total{border-top:2px solid #333}tr.missing td{color:#8a5300}"
+        "</style></head><body>" + "".join(body) + "</body></html>\n"
     )
 
 
 CSV_FIELDS = (
-    "cloud", "region", "concept", "resource", "type", "status", "component", "unit", "monthly_quantity",
-    "unit_price_usd", "monthly_cost_usd", "monthly_cost_inr", "usage_based", "price_found", "catalog_entry_id",
-    "source", "note",
+    "row_type", "cloud", "region", "concept", "resource", "type", "status", "component", "unit", "monthly_quantity",
+    "unit_price_usd", "monthly_cost_usd", "monthly_cost_inr", "usage_based", "price_found", "proxy_region",
+    "free_quantity", "catalog_entry_id", "source", "note",
 )  # fmt: skip
 
 
 def render_csv(report: dict[str, Any]) -> str:
+    """Summary rows first (row_type=summary: one per line of the summary, then one per cloud total, whose
+    monthly_cost_usd is empty when the figure is not complete), then one row per cost component."""
     rate = report["secondaryCurrency"]["rate"]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
+    for line in report["summary"]["lines"]:
+        writer.writerow({"row_type": "summary", "note": line})
     for cloud in report["clouds"]:
-        if cloud["status"] != "ok":
-            writer.writerow(
-                {
-                    "cloud": cloud["cloud"],
-                    "region": cloud["region"],
-                    "status": "missing",
-                    "note": cloud["reason"],
-                }
-            )
-            continue
+        status = figure_status(cloud)
+        complete = status == "complete"
+        writer.writerow({
+            "row_type": "summary", "cloud": cloud["cloud"], "region": cloud["region"], "status": status,
+            "component": "total", "monthly_cost_usd": cloud["totalMonthlyCost"] if complete else None,
+            "monthly_cost_inr": cloud.get("totalMonthlyCostInr") if complete else None,
+            "price_found": complete,
+            "note": cloud["reason"] if status == "missing" else _cloud_line(cloud),
+        })  # fmt: skip
+    for cloud in report["clouds"]:
         for res in cloud["resources"]:
-            base = {"cloud": cloud["cloud"], "region": cloud["region"], "concept": res["concept"],
-                    "resource": res["name"], "type": res["type"], "status": res["status"]}  # fmt: skip
+            base = {"row_type": "component", "cloud": cloud["cloud"], "region": cloud["region"],
+                    "concept": res["concept"], "resource": res["name"], "type": res["type"], "status": res["status"]}  # fmt: skip
             if not res["costComponents"]:
                 writer.writerow({**base, "note": res["reason"], "price_found": res["status"] != "unmapped"})
             for comp in res["costComponents"]:
@@ -416,6 +735,7 @@ def render_csv(report: dict[str, Any]) -> str:
                     "unit_price_usd": comp["price"], "monthly_cost_usd": cost,
                     "monthly_cost_inr": None if cost is None else round(cost * rate, 4),
                     "usage_based": comp["usageBased"], "price_found": comp["priceFound"],
+                    "proxy_region": comp["proxyRegion"], "free_quantity": comp["freeQuantity"],
                     "catalog_entry_id": comp["catalogEntryId"], "source": comp["source"], "note": comp["note"],
                 })  # fmt: skip
     return buf.getvalue()
@@ -423,7 +743,7 @@ def render_csv(report: dict[str, Any]) -> str:
 
 def render(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(report, indent=2) + "\n"
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     renderers = {"table": render_table, "markdown": render_markdown, "html": render_html, "csv": render_csv}
     if fmt not in renderers:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
