@@ -108,6 +108,23 @@ def test_bad_base_file(tmp_path: Path, catalog: Catalog) -> None:
     bad.write_text("not json")
     with pytest.raises(DiffInputError, match="cannot read JSON"):
         load_report_or_inventory(bad, catalog=catalog, profile=PROF, region_set="us")
-    bad.write_text('{"version": "1", "clouds": []}')
-    with pytest.raises(DiffInputError, match="report version '1' predates per-component figures"):
+    bad.write_text('{"version": "9", "clouds": []}')
+    with pytest.raises(DiffInputError, match="unknown report version '9'"):
         load_report_or_inventory(bad, catalog=catalog, profile=PROF, region_set="us")
+
+
+def test_a_version_1_base_report_still_diffs(tmp_path: Path, catalog: Catalog) -> None:
+    """The pull-request workflow prices the base branch with its own code: the first diff after this change
+    reads a version 1 report, whose totals were the priced sums whatever was missing."""
+    v1 = {"version": "1", "profile": {"name": "test"}, "regionSet": "us", "summary": {"pricesNotFound": 1},
+          "clouds": [{"cloud": "aws", "status": "ok", "totalMonthlyCost": 4.0, "pricesNotFound": 1, "resources": [
+              {"name": "lake-key", "type": "aws:kms/key:Key", "monthlyCost": 1.0, "pricesNotFound": 0,
+               "costComponents": [{"name": "key", "monthlyCost": 1.0, "priceFound": True,
+                                   "monthlyQuantity": 1, "unit": "key-month"}]}]}]}  # fmt: skip
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1))
+    base = load_report_or_inventory(path, catalog=catalog, profile=PROF, region_set="us")
+    diff = diff_reports(base, _report(inventory("aws"), catalog))
+    assert diff["clouds"][0]["base"] == {"value": 4.0, "missing": 1} and not diff["clouds"][0]["exact"]
+    key = next(r for r in diff["resources"] if r["name"] == "lake-key")
+    assert {c["name"] for c in key["components"]} == {"key", "KMS key", "KMS requests"}  # renamed since

@@ -32,10 +32,11 @@ def load_report_or_inventory(
     except (OSError, json.JSONDecodeError) as exc:
         raise DiffInputError(f"base file '{path}': cannot read JSON ({exc})") from exc
     if isinstance(data, dict) and "clouds" in data and "version" in data:
+        if data["version"] == "1":
+            return _from_version_1(data)
         if data["version"] != "2":
             raise DiffInputError(
-                f"base file '{path}': report version {data['version']!r} predates per-component figures; "
-                "regenerate it with `tricloud cost --format json` or pass the inventory instead"
+                f"base file '{path}': unknown report version {data['version']!r} (expected '2')"
             )
         return data
     inventories = data if isinstance(data, list) else [data]
@@ -52,6 +53,16 @@ def load_report_or_inventory(
             list(by_cloud), region_set, catalog, profile, loader=lambda c, s: by_cloud[c]
         )
     return build_report(estimates, profile=profile, catalog=catalog, region_set=region_set)
+
+
+def _from_version_1(report: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 report (as the base branch may still write it) in the shape the diff reads: version 1
+    put the priced sum in totalMonthlyCost / monthlyCost even when prices were missing."""
+    for cloud in report["clouds"]:
+        cloud.setdefault("pricedMonthlyCost", cloud.get("totalMonthlyCost"))
+        for res in cloud.get("resources", []):
+            res.setdefault("pricedMonthlyCost", res.get("monthlyCost") or 0.0)
+    return report
 
 
 def _figure(value: float | None, missing: int) -> dict[str, Any]:
