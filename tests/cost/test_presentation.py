@@ -20,7 +20,8 @@ import pytest
 from tricloud.cost.catalogs import Catalog
 from tricloud.cost.estimator import CLOUDS, REGION_SETS, estimate_clouds
 from tricloud.cost.profile import builtin_profiles, load_profile
-from tricloud.cost.report import FORMATS, build_report, render
+from tricloud.cost.render import FORMATS, render
+from tricloud.cost.report import build_report
 
 from .conftest import stack_inventory
 

@@ -15,7 +15,8 @@ import pytest
 from tricloud.cost.catalogs import Catalog
 from tricloud.cost.estimator import estimate_clouds, estimate_inventory
 from tricloud.cost.profile import load_profile
-from tricloud.cost.report import Cell, breakdown, build_report, cell_text, cheapest, load_schema, render
+from tricloud.cost.render import Cell, breakdown, cell_text, render
+from tricloud.cost.report import build_report, cheapest, load_schema
 
 from .conftest import fixture_loader, mini_inventory, profile, res
 

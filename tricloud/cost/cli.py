@@ -24,7 +24,8 @@ from tricloud.cost.estimator import (
 )
 from tricloud.cost.profile import ProfileError, UsageProfile, load_profile
 from tricloud.cost.refresh import RefreshError, refresh, save_catalog
-from tricloud.cost.report import FORMATS, build_report, render
+from tricloud.cost.render import FORMATS, render
+from tricloud.cost.report import build_report
 
 cost_app = typer.Typer(
     help="Monthly cost of the stacks on AWS, Azure and GCP from the pricing catalog and a usage profile.",

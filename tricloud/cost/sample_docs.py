@@ -17,7 +17,8 @@ from typing import Any
 from tricloud.cost.catalogs import Catalog, load_catalog
 from tricloud.cost.estimator import CLOUDS, REGION_SETS, InventoryLoader, default_loader, estimate_clouds
 from tricloud.cost.profile import builtin_profiles, load_profile
-from tricloud.cost.report import build_report, render_markdown
+from tricloud.cost.render import render_markdown
+from tricloud.cost.report import build_report
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "costs.md"
 PROFILE_ORDER = ("learner", "startup", "production")
