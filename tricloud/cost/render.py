@@ -364,7 +364,11 @@ def _svg_chart(report: dict[str, Any]) -> str:
                              'missing</title></rect>')  # fmt: skip
                 parts.append(f'<text x="{label_x:.1f}" y="{y + cap / 2 + 4:.1f}" text-anchor="middle" font-size="11">'
                              f'+{cloud["pricesNotFound"]} missing</text>')  # fmt: skip
-            label = ("≥ " if status == "lower-bound" else "") + money(total.value)
+            label = (
+                ("≥ " if status == "lower-bound" else "")
+                + money(total.value)
+                + ("~" if cloud["pricesProxied"] else "")
+            )
             parts.append(
                 f'<text x="{label_x:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-size="12">{esc(label)}</text>'
             )
