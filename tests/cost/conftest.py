@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,11 @@ def mini_inventory(cloud: str, *resources: dict[str, Any]) -> dict[str, Any]:
 
 def res(type_: str, name: str, parent: str | None = None, **inputs: Any) -> dict[str, Any]:
     return {"type": type_, "name": name, "parent": parent, "inputs": inputs}
+
+
+@cache
+def stack_inventory(cloud: str, stack: str = "dev") -> dict[str, Any]:
+    """The real stack program's inventory (run under Pulumi mocks), built once per test session."""
+    from tricloud.inventory import build_inventory
+
+    return build_inventory(cloud, stack)

@@ -70,6 +70,10 @@ def _edit(path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
 
 
+def _free_tier(**fields: object):  # type: ignore[no-untyped-def]
+    return lambda d: d["entries"][0].update(free_tier={"quantity": 1, **fields})
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -79,6 +83,15 @@ def _edit(path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
         (lambda d: d["entries"][0].update(source={"record_id": "x"}), "needs a 'url'"),
         (lambda d: d["entries"][0].update(free_tier={"quantity": 1, "kind": "forever"}), "got 'forever'"),
         (lambda d: d.update(currency="EUR"), "currency must be USD, got 'EUR'"),
+        (_free_tier(kind="always_free", valued_at=1), "free_tier: unknown field 'valued_at' (value 1)"),
+        (
+            _free_tier(kind="always_free", closed_to_accounts_opened_from="2025-07-15"),
+            "closed_to_accounts_opened_from: only for new_account_12_months, got kind 'always_free'",
+        ),
+        (
+            _free_tier(kind="new_account_12_months", closed_to_accounts_opened_from="July"),
+            "expected YYYY-MM-DD, got 'July'",
+        ),
     ],
 )
 def test_malformed_catalog_names_field_and_value(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ def test_no_free_tier_costs_more() -> None:
             "cost", *INVENTORIES, "--clouds", "aws", "--region-set", "us", "--format", "json", *flags
         )
         assert code == 0, err
-        return json.loads(out)["clouds"][0]["totalMonthlyCost"]
+        return json.loads(out)["clouds"][0]["pricedMonthlyCost"]
 
     assert total("--no-free-tier") > total("--free-tier")
 
@@ -84,6 +84,11 @@ def test_missing_stack_is_reported_not_crashed() -> None:
         (["--format", "pdf"], "--format must be one of table, markdown, html, json, csv, got 'pdf'"),
         (["--profile", "huge"], "profile 'huge': not a built-in profile"),
         (["--inr-rate", "0"], "--inr-rate must be > 0, got 0.0"),
+        (
+            ["--proxy-region", "azure"],
+            "--proxy-region must be CLOUD=REGION with CLOUD one of aws, azure, gcp, got 'azure'",
+        ),
+        (["--proxy-region", "ibm=eastus"], "got 'ibm=eastus'"),
     ],
 )
 def test_bad_options_exit_2_with_the_value(args: list[str], message: str) -> None:
@@ -98,6 +103,15 @@ def test_bad_profile_file_names_the_key(tmp_path: Path) -> None:
     assert code == 2 and "unknown key 'api.requests' (value 10)" in err
 
 
+def test_proxy_region_prices_missing_meters_from_another_region() -> None:
+    code, out, err = _run("cost", *INVENTORIES, "--format", "json", "--proxy-region", "azure=eastus")
+    assert code == 0, err
+    report = json.loads(out)
+    azure = next(c for c in report["clouds"] if c["cloud"] == "azure")
+    assert report["proxyRegions"] == {"azure": "eastus"} and azure["pricesProxied"] > 0
+    assert any("price from eastus" in c["note"] for r in azure["resources"] for c in r["costComponents"])
+
+
 def test_diff_against_a_saved_report(tmp_path: Path) -> None:
     base = tmp_path / "base.json"
     assert _run("cost", *INVENTORIES, "--profile", "learner", "--region-set", "us", "--format", "json",
@@ -106,7 +120,9 @@ def test_diff_against_a_saved_report(tmp_path: Path) -> None:
                           "--region-set", "us")  # fmt: skip
     assert code == 0, err
     assert out.startswith("### tricloud cost diff (profile 'production', region set 'us'")
-    assert "| aws | `api-handler` | `aws:lambda/function:Function` | changed | +$" in out
+    assert "| aws | `api-handler` (`aws:lambda/function:Function`) | changed | $0.00 | $" in out
+    # 50M requests, the first 1M free: 49M x $0.20 per 1M = $9.80 (the learner's 10,000 were free).
+    assert "| | └─ Lambda requests (50,000,000 request) | | $0.00 | $9.80 | +$9.80 |" in out
     code, out, _ = _run(
         "cost", "diff", "--base", str(base), "--head", str(base), "--format", "json", "--region-set", "us"
     )

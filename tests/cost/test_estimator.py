@@ -127,8 +127,10 @@ def test_serverless_endpoint_versus_forced_instance(catalog: Catalog) -> None:
     est = estimate_inventory(inventory("aws"), catalog, forced, region_set="us")
     instance = _one(est, "endpoint-config").components[0]
     assert not instance.usage_based
-    assert instance.monthly_cost_usd == pytest.approx(2 * 730 * 0.269)
-    assert _one(est, "endpoint-config").idle_cost_usd == pytest.approx(2 * 730 * 0.269)
+    # ml.m5.xlarge hosting in us-east-1 is $0.23/h (it was 0.269, a blog figure): 2 x 730 h x 0.23 = $335.80,
+    # the figure of Infracost's golden test for the same configuration.
+    assert instance.monthly_cost_usd == pytest.approx(335.80)
+    assert _one(est, "endpoint-config").idle_cost_usd == pytest.approx(335.80)
 
 
 def test_emr_serverless_is_capped_at_maximum_capacity(catalog: Catalog) -> None:
@@ -136,7 +138,7 @@ def test_emr_serverless_is_capped_at_maximum_capacity(catalog: Catalog) -> None:
     est = estimate_inventory(inventory("aws"), catalog, prof, region_set="us")
     vcpu, memory = _one(est, "spark-app").components
     assert vcpu.monthly_quantity == 16 * 10 and memory.monthly_quantity == 64 * 10
-    assert "capped at maximumCapacity 16 vCPU" in vcpu.note
+    assert "more than the stacks allow" in est.notes[0] and "16 vCPU / 64 GB" in est.notes[0]
 
 
 def test_dataproc_serverless_dcu_hours(catalog: Catalog) -> None:
@@ -150,14 +152,19 @@ def test_dataproc_serverless_dcu_hours(catalog: Catalog) -> None:
 
 
 def test_databricks_dbus_plus_vms(catalog: Catalog) -> None:
-    prof = profile(
-        spark={"job_hours_per_month": 10, "databricks_nodes": 2, "databricks_dbu_per_node_hour": 0.75}
-    )
+    # 4 vCPU on 4-vCPU nodes would be one node, but the policy keeps a driver and a worker: 2 nodes x 10 h.
+    prof = profile(spark={"job_hours_per_month": 10, "vcpu": 4, "databricks_dbu_per_node_hour": 0.75})
     dbu, vms = _one(
         estimate_inventory(inventory("azure"), catalog, prof, region_set="us"), "spark-workspace"
     ).components
     assert dbu.monthly_quantity == pytest.approx(15) and dbu.monthly_cost_usd == pytest.approx(15 * 0.30)
     assert vms.monthly_quantity == 20 and not vms.price_found
+    # 12 vCPU -> 3 nodes x 10 h = 30 node-hours x 0.75 DBU = 22.5 DBU-hours.
+    bigger = profile(spark={"job_hours_per_month": 10, "vcpu": 12, "databricks_dbu_per_node_hour": 0.75})
+    dbu = _one(
+        estimate_inventory(inventory("azure"), catalog, bigger, region_set="us"), "spark-workspace"
+    ).components[0]
+    assert dbu.monthly_quantity == pytest.approx(22.5)
 
 
 def test_azure_functions_and_gcp_functions_known_answers(catalog: Catalog) -> None:
@@ -165,22 +172,32 @@ def test_azure_functions_and_gcp_functions_known_answers(catalog: Catalog) -> No
     az = _one(estimate_inventory(inventory("azure"), catalog, prof, region_set="us"), "api-app")
     assert [c.monthly_cost_usd for c in az.components] == pytest.approx([3e6 * 0.0000002, 1.5e6 * 0.000016])
     gcp = _one(estimate_inventory(inventory("gcp"), catalog, prof, region_set="us"), "api-function")
+    # availableMemory "512M" is 512e6 bytes (Kubernetes quantity rules) = 0.476837 GiB, billed per GiB-second.
     assert [c.monthly_cost_usd for c in gcp.components] == pytest.approx(
-        [3e6 * 4e-7, 3e6 * 0.000024, 1.5e6 * 0.0000025]
+        [3e6 * 4e-7, 3e6 * 0.000024, 3e6 * 1.0 * 512e6 / 2**30 * 0.0000025]
     )
 
 
 def test_per_resource_override(catalog: Catalog) -> None:
-    prof = profile(**API_3M, overrides={"fn": {"requests": 5}})
+    prof = profile(**API_3M, overrides={"fn": {"Lambda requests": 5}})
     comp = _one(estimate_inventory(_lambda_inventory("fn"), catalog, prof, region_set="us"), "fn").components[
         0
     ]
     assert comp.monthly_quantity == 5 and "override" in comp.note
 
 
-def test_cost_per_million_predictions(catalog: Catalog) -> None:
+def test_next_million_predictions_is_the_marginal_cost(catalog: Catalog) -> None:
+    # 3M -> 4M requests of 1 s at 512 MB: +1M x $0.0000002 + 1M x 0.5 GB-s x $0.0000166667 = $0.20 + $8.33335.
     est = estimate_inventory(_lambda_inventory("fn"), catalog, profile(**API_3M), region_set="us")
-    assert est.cost_per_million_predictions_usd == pytest.approx(est.total_usd / 3)
+    assert est.next_million_predictions_usd == pytest.approx(0.20 + 500_000 * LAMBDA_GBS)
+    # With the free tier and only 10,000 requests, the next million fit in the free 1M requests and 400,000 GB-s
+    # except 1,010,000 - 1,000,000 = 10,000 requests and 505,000 - 400,000 = 105,000 GB-s.
+    small = profile(
+        api={"requests_per_month": 10_000, "mean_duration_ms": 1000}, free_tier={"always_free": True}
+    )
+    est = estimate_inventory(_lambda_inventory("fn"), catalog, small, region_set="us")
+    assert est.total_usd == 0
+    assert est.next_million_predictions_usd == pytest.approx(10_000 * LAMBDA_REQ + 105_000 * LAMBDA_GBS)
 
 
 def test_missing_cloud_is_reported_not_raised(catalog: Catalog) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tricloud.cost.catalogs import Catalog
-from tricloud.cost.sample_docs import DOC, catalog_table, replace_between
+from tricloud.cost.sample_docs import DOC, catalog_table, generated_doc, replace_between
+
+from .conftest import stack_inventory
 
 
 def test_replace_between_keeps_the_rest() -> None:
@@ -26,3 +28,10 @@ def test_shipped_doc_carries_both_marker_pairs() -> None:
     text = DOC.read_text(encoding="utf-8")
     for marker in ("cost-samples", "cost-catalog"):
         assert f"<!-- {marker}:start -->" in text and f"<!-- {marker}:end -->" in text
+
+
+def test_shipped_doc_is_current(catalog: Catalog) -> None:
+    """The samples and the catalog table in docs/costs.md are what the stacks, pricers and catalog give now."""
+    current = DOC.read_text(encoding="utf-8")
+    expected = generated_doc(current, catalog, loader=lambda cloud, stack: stack_inventory(cloud, stack))
+    assert current == expected, "docs/costs.md is stale: run `python -m tricloud.cost.sample_docs` and commit"

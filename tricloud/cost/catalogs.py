@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tricloud.config import CLOUDS
+from tricloud.cost import units
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
-FREE_TIER_KINDS = ("always_free", "new_account_12_months")
+# always_free: every month, every account; new_account_12_months: the first 12 months of an account;
+# trial_first_2_months: a service trial (SageMaker) applied only when the profile asks for trials.
+FREE_TIER_KINDS = ("always_free", "new_account_12_months", "trial_first_2_months")
 SCHEMA_VERSION = 1
 
 
@@ -37,6 +41,11 @@ class FreeTier:
     quantity: float
     kind: str
     note: str = ""
+    # Set when the allowance is a spending discount worth `quantity` units at this price (Cloud Run and
+    # Cloud Functions in Tier 2 regions: the free tier is valued at Tier 1 prices).
+    valued_at_usd: float | None = None
+    # A 12-month tier the provider no longer offers to accounts opened on or after this date (AWS, 2025-07-15).
+    closed_to_accounts_opened_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,12 @@ class PriceEntry:
                 "kind": self.free_tier.kind,
                 "note": self.free_tier.note,
             }
+            if self.free_tier.valued_at_usd is not None:
+                data["free_tier"]["valued_at_usd"] = self.free_tier.valued_at_usd
+            if self.free_tier.closed_to_accounts_opened_from:
+                data["free_tier"]["closed_to_accounts_opened_from"] = (
+                    self.free_tier.closed_to_accounts_opened_from
+                )
         data["source"] = {k: v for k, v in vars(self.source).items() if v is not None}
         data["effective_date"] = self.effective_date
         data["read_date"] = self.read_date
@@ -224,6 +239,43 @@ def _parse_tiers(raw: Any, where: str) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
+def _parse_free_tier(raw: Any, where: str) -> FreeTier | None:
+    if raw is None:
+        return None
+    at = f"{where}.free_tier"
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{at}: expected a mapping, got {raw!r}")
+    known = {"quantity", "kind", "note", "valued_at_usd", "closed_to_accounts_opened_from"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise CatalogError(f"{at}: unknown field '{unknown[0]}' (value {raw[unknown[0]]!r})")
+    kind = raw.get("kind")
+    if kind not in FREE_TIER_KINDS:
+        raise CatalogError(f"{at}.kind: expected one of {FREE_TIER_KINDS}, got {kind!r}")
+    qty = _number(raw.get("quantity"), f"{at}.quantity")
+    valued = _number(raw.get("valued_at_usd"), f"{at}.valued_at_usd", allow_none=True)
+    closed = raw.get("closed_to_accounts_opened_from")
+    if closed is not None:
+        try:
+            date.fromisoformat(str(closed))
+        except ValueError as exc:
+            raise CatalogError(
+                f"{at}.closed_to_accounts_opened_from: expected YYYY-MM-DD, got {closed!r}"
+            ) from exc
+        if kind != "new_account_12_months":
+            raise CatalogError(
+                f"{at}.closed_to_accounts_opened_from: only for new_account_12_months, got kind {kind!r}"
+            )
+    assert qty is not None
+    return FreeTier(
+        quantity=qty,
+        kind=kind,
+        note=str(raw.get("note", "")),
+        valued_at_usd=valued,
+        closed_to_accounts_opened_from=None if closed is None else str(closed),
+    )
+
+
 def parse_entry(cloud: str, data: Any, where: str) -> PriceEntry:
     if not isinstance(data, dict):
         raise CatalogError(f"{where}: expected a mapping, got {data!r}")
@@ -246,21 +298,18 @@ def parse_entry(cloud: str, data: Any, where: str) -> PriceEntry:
     source_raw = _need(data, "source", where)
     if not isinstance(source_raw, dict) or not source_raw.get("url"):
         raise CatalogError(f"{where}.source: needs a 'url' (where the figure was read), got {source_raw!r}")
-    free_raw = data.get("free_tier")
-    free: FreeTier | None = None
-    if free_raw is not None:
-        kind = free_raw.get("kind")
-        if kind not in FREE_TIER_KINDS:
-            raise CatalogError(f"{where}.free_tier.kind: expected one of {FREE_TIER_KINDS}, got {kind!r}")
-        qty = _number(free_raw.get("quantity"), f"{where}.free_tier.quantity")
-        assert qty is not None
-        free = FreeTier(quantity=qty, kind=kind, note=str(free_raw.get("note", "")))
+    unit = str(_need(data, "unit", where))
+    try:
+        units.parse(unit)
+    except units.UnitError as exc:
+        raise CatalogError(f"{where}.unit: {exc}") from exc
+    free = _parse_free_tier(data.get("free_tier"), where)
     return PriceEntry(
         cloud=cloud,
         region=str(_need(data, "region", where)),
         service=str(_need(data, "service", where)),
         sku=str(_need(data, "sku", where)),
-        unit=str(_need(data, "unit", where)),
+        unit=unit,
         description=str(data.get("description", "")),
         tiers=_parse_tiers(_need(data, "tiers", where), where),
         source=Source(

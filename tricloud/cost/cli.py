@@ -24,7 +24,8 @@ from tricloud.cost.estimator import (
 )
 from tricloud.cost.profile import ProfileError, UsageProfile, load_profile
 from tricloud.cost.refresh import RefreshError, refresh, save_catalog
-from tricloud.cost.report import FORMATS, build_report, render
+from tricloud.cost.render import FORMATS, render
+from tricloud.cost.report import build_report
 
 cost_app = typer.Typer(
     help="Monthly cost of the stacks on AWS, Azure and GCP from the pricing catalog and a usage profile.",
@@ -47,6 +48,14 @@ CatalogOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Write the output to this file instead of stdout.")
+]
+ProxyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--proxy-region",
+        help="CLOUD=REGION: price meters missing in the region set from this region instead (repeatable). "
+        "Opt-in: every such figure is marked ~ and named in the notes.",
+    ),
 ]
 
 
@@ -89,6 +98,18 @@ def _inventory_loader(files: list[Path] | None) -> InventoryLoader:
     return load
 
 
+def _parse_proxies(values: list[str] | None) -> dict[str, str]:
+    proxies: dict[str, str] = {}
+    for value in values or []:
+        cloud, sep, region = value.partition("=")
+        if not sep or cloud.strip() not in CLOUDS or not region.strip():
+            raise _fail(
+                f"--proxy-region must be CLOUD=REGION with CLOUD one of {', '.join(CLOUDS)}, got {value!r}"
+            )
+        proxies[cloud.strip()] = region.strip()
+    return proxies
+
+
 def _setup(profile: str, catalog_dir: Path | None, inr_rate: float | None, inr_rate_date: str | None,
            region_set: str) -> tuple[UsageProfile, Catalog]:  # fmt: skip
     _check_choice("--region-set", region_set, sorted(REGION_SETS))
@@ -113,18 +134,22 @@ def _emit(text: str, out: Path | None) -> None:
 
 def current_report(clouds: str, region_set: str, profile: str, stack: str, inventory: list[Path] | None,
                    catalog_dir: Path | None, inr_rate: float | None = None, inr_rate_date: str | None = None,
-                   free_tier: bool | None = None) -> dict[str, Any]:  # fmt: skip
+                   free_tier: bool | None = None, proxy_region: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     selected = _parse_clouds(clouds)
+    proxies = _parse_proxies(proxy_region)
     usage, catalog = _setup(profile, catalog_dir, inr_rate, inr_rate_date, region_set)
     loader = _inventory_loader(inventory)
     try:
         estimates = estimate_clouds(
             selected, region_set, catalog, usage, stack=stack, loader=loader,
             always_free=None if free_tier is None else free_tier, new_account=None if free_tier is None else free_tier,
+            proxy_regions=proxies,
         )  # fmt: skip
     except InventoryError as exc:
         raise _fail(str(exc)) from exc
-    return build_report(estimates, profile=usage, catalog=catalog, region_set=region_set)
+    return build_report(
+        estimates, profile=usage, catalog=catalog, region_set=region_set, proxy_regions=proxies
+    )
 
 
 @cost_app.callback(invoke_without_command=True)
@@ -149,13 +174,26 @@ def cost(
             help="Apply all free tiers, always-free and first-12-months (default: as the profile says).",
         ),
     ] = None,
+    proxy_region: ProxyOpt = None,
 ) -> None:
-    """Report the monthly cost per concept and cloud (cheapest marked), idle cost and cost per 1M predictions."""
+    """Monthly cost per cloud: a summary, the comparison per concept, and the cost of every resource.
+
+    A figure that includes a missing price is shown as a lower bound and is never marked cheapest.
+    """
     if ctx.invoked_subcommand is not None:
         return
     _check_choice("--format", fmt, FORMATS)
     report = current_report(
-        clouds, region_set, profile, stack, inventory, catalog_dir, inr_rate, inr_rate_date, free_tier
+        clouds,
+        region_set,
+        profile,
+        stack,
+        inventory,
+        catalog_dir,
+        inr_rate,
+        inr_rate_date,
+        free_tier,
+        proxy_region,
     )
     _emit(render(report, fmt), out)
 
@@ -177,7 +215,8 @@ def cost_diff(
     fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
     out: OutOpt = None,
 ) -> None:
-    """Monthly cost delta per resource and per concept, as Markdown for a pull-request comment."""
+    """Monthly cost change per cloud, resource and cost component (absolute and percent), as Markdown for a
+    pull-request comment; figures with missing prices keep their lower-bound marker."""
     _check_choice("--format", fmt, ("markdown", "json"))
     usage, catalog = _setup(profile, catalog_dir, None, None, region_set)
     try:

@@ -11,13 +11,16 @@ import math
 import re
 from collections.abc import Callable
 
-from tricloud.cost.context import PricingContext, Resource
+from tricloud.cost import units
+from tricloud.cost.context import PricingContext, Resource, SparkCapacity
 from tricloud.cost.model import CostComponent
 
 Pricer = Callable[[Resource, PricingContext], list[CostComponent]]
 
-HOURS_PER_MONTH = 730.0
-TB_TO_TIB = 1e12 / 2**40
+HOURS_PER_MONTH = units.HOURS_PER_MONTH
+# vCPUs of the Databricks node types the profile may name (the stack's policy allows Standard_D4ds_v5).
+DATABRICKS_NODE_VCPU = {"Standard_D4ds_v5": 4, "Standard_DS3_v2": 4}
+DATABRICKS_MIN_NODES = 2  # the cluster policy fixes min_workers at 1: a driver plus one worker
 
 LOG_SINK_TYPES = (
     "aws:cloudwatch/logGroup:LogGroup",
@@ -31,21 +34,16 @@ def _share(total: float, parts: int) -> float:
     return total / parts if parts else 0.0
 
 
-def _memory_gib(value: object, default_mb: float) -> float:
-    """Cloud Functions/Run memory strings ('256M', '512Mi', '1G', '1Gi') -> GiB."""
-    if isinstance(value, int | float):
-        return float(value) / 1024
-    match = re.fullmatch(r"\s*([\d.]+)\s*(Mi|M|Gi|G)?\s*", str(value or ""))
-    if not match:
-        return default_mb / 1024
-    amount, suffix = float(match.group(1)), match.group(2) or "M"
-    return amount if suffix.startswith("G") else amount / 1024
-
-
-def _capacity(value: object) -> float | None:
+def capacity_number(value: object) -> float | None:
     """EMR Serverless capacity strings ('4 vCPU', '16 GB') -> number."""
     match = re.match(r"\s*([\d.]+)", str(value or ""))
     return float(match.group(1)) if match else None
+
+
+def spark_size(ctx: PricingContext) -> SparkCapacity:
+    """The job size this cloud is priced at: the shared capacity when the estimator set one."""
+    spark = ctx.profile.spark
+    return ctx.spark or SparkCapacity(vcpu=spark.vcpu, memory_gb=spark.memory_gb)
 
 
 def _lake_gb(res: Resource, ctx: PricingContext, bucket_types: tuple[str, ...]) -> tuple[float, str]:
@@ -92,9 +90,9 @@ def aws_lambda(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     arch = (res.get("architectures", 0, default="x86_64") or "x86_64").replace("-", "_")
     gb_seconds = api.requests_per_month * (api.mean_duration_ms / 1000) * memory_gb
     return [
-        ctx.meter(res, "requests", service="AWSLambda", sku="requests", quantity=api.requests_per_month,
+        ctx.meter(res, "Lambda requests", service="AWSLambda", sku="requests", quantity=api.requests_per_month,
                   unit="request", usage_based=True),
-        ctx.meter(res, f"duration ({arch})", service="AWSLambda", sku=f"duration-{arch}", quantity=gb_seconds,
+        ctx.meter(res, f"Lambda duration ({arch})", service="AWSLambda", sku=f"duration-{arch}", quantity=gb_seconds,
                   unit="GB-second", usage_based=True,
                   note=f"{api.requests_per_month:g} req x {api.mean_duration_ms:g} ms x {memory_gb * 1024:g} MB"),
     ]  # fmt: skip
@@ -116,7 +114,7 @@ def aws_http_api(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 def aws_s3_bucket(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     gb, why = _lake_gb(res, ctx, AWS_BUCKETS)
-    return [ctx.meter(res, "storage (Standard)", service="AmazonS3", sku="storage-standard", quantity=gb,
+    return [ctx.meter(res, "S3 storage (Standard)", service="AmazonS3", sku="storage-standard", quantity=gb,
                       unit="GB-month", usage_based=True, note=why)]  # fmt: skip
 
 
@@ -125,9 +123,9 @@ def aws_kms_key(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     note = "rotation adds $1/month per rotated backing key after each yearly rotation" if res.get(
         "enableKeyRotation", default=False) else ""  # fmt: skip
     return [
-        ctx.meter(res, "key", service="awskms", sku="key-month", quantity=1, unit="key-month", usage_based=False,
+        ctx.meter(res, "KMS key", service="awskms", sku="key-month", quantity=1, unit="key-month", usage_based=False,
                   note=note),
-        ctx.meter(res, "requests", service="awskms", sku="requests",
+        ctx.meter(res, "KMS requests", service="awskms", sku="requests",
                   quantity=_share(ctx.profile.security.kms_requests_per_month, keys), unit="request",
                   usage_based=True, note="profile KMS requests split across keys"),
     ]  # fmt: skip
@@ -145,10 +143,24 @@ def aws_sagemaker_endpoint_config(res: Resource, ctx: PricingContext) -> list[Co
             memory_mb = int((serverless or {}).get("memorySizeInMb", 2048))
             seconds = ctx.profile.api.requests_per_month * ctx.profile.api.predictions_per_request * (
                 ep.mean_inference_ms / 1000)  # fmt: skip
+            calls = ctx.profile.api.requests_per_month
+            components.append(
+                ctx.meter(
+                    res,
+                    f"{label} serverless inference ({memory_mb} MB)",
+                    service="AmazonSageMaker",
+                    sku=f"serverless-inference-{memory_mb}mb",
+                    quantity=seconds,
+                    unit="second",
+                    usage_based=True,
+                    note=f"predictions x {ep.mean_inference_ms:g} ms; max concurrency "
+                    f"{(serverless or {}).get('maxConcurrency', 'n/a')}; scales to zero",
+                )
+            )
             components.append(ctx.meter(
-                res, f"{label} serverless inference ({memory_mb} MB)", service="AmazonSageMaker",
-                sku=f"serverless-inference-{memory_mb}mb", quantity=seconds, unit="second", usage_based=True,
-                note=f"max concurrency {(serverless or {}).get('maxConcurrency', 'n/a')}; scales to zero"))  # fmt: skip
+                res, f"{label} serverless data processed", service="AmazonSageMaker",
+                sku="serverless-inference-data-processed", quantity=calls * ctx.profile.api.payload_kb, unit="KB",
+                usage_based=True, note="requests x api.payload_kb (data in and out)"))  # fmt: skip
         else:
             instance = variant.get("instanceType") or ep.instance.aws
             count = float(variant.get("initialInstanceCount") or ep.instance_count)
@@ -160,35 +172,34 @@ def aws_sagemaker_endpoint_config(res: Resource, ctx: PricingContext) -> list[Co
 
 
 def aws_emr_serverless(res: Resource, ctx: PricingContext) -> list[CostComponent]:
-    spark = ctx.profile.spark
-    vcpu, memory = spark.vcpu, spark.memory_gb
-    max_cpu = _capacity(res.get("maximumCapacity", "cpu"))
-    max_mem = _capacity(res.get("maximumCapacity", "memory"))
-    note = "pre-initialized capacity, if configured, is billed while held (not modelled)"
-    if max_cpu is not None and vcpu > max_cpu:
-        vcpu, note = max_cpu, f"capped at maximumCapacity {max_cpu:g} vCPU"
-    if max_mem is not None and memory > max_mem:
-        memory = max_mem
-    hours = spark.job_hours_per_month
+    size = spark_size(ctx)
+    vcpu, memory = size.vcpu, size.memory_gb
+    # The application's own ceiling still binds when the estimator was given no shared capacity.
+    max_cpu = capacity_number(res.get("maximumCapacity", "cpu"))
+    max_mem = capacity_number(res.get("maximumCapacity", "memory"))
+    vcpu = vcpu if max_cpu is None else min(vcpu, max_cpu)
+    memory = memory if max_mem is None else min(memory, max_mem)
+    hours = ctx.profile.spark.job_hours_per_month
+    note = f"{vcpu:g} vCPU x {hours:g} h; pre-initialized capacity, if configured, is billed while held (not modelled)"
     return [
-        ctx.meter(res, "vCPU-hours", service="ElasticMapReduce", sku="serverless-vcpu-hours", quantity=vcpu * hours,
+        ctx.meter(res, "EMR Serverless vCPU-hours", service="ElasticMapReduce", sku="serverless-vcpu-hours", quantity=vcpu * hours,
                   unit="vCPU-hour", usage_based=True, note=note),
-        ctx.meter(res, "memory GB-hours", service="ElasticMapReduce", sku="serverless-memory-gb-hours",
-                  quantity=memory * hours, unit="GB-hour", usage_based=True),
+        ctx.meter(res, "EMR Serverless memory GB-hours", service="ElasticMapReduce", sku="serverless-memory-gb-hours",
+                  quantity=memory * hours, unit="GB-hour", usage_based=True, note=f"{memory:g} GB x {hours:g} h"),
     ]  # fmt: skip
 
 
 def aws_glue_crawler(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     crawlers = ctx.count(["aws:glue/crawler:Crawler"])
     dpu_hours = _share(ctx.profile.analytics.crawler_dpu_hours_per_month, crawlers)
-    return [ctx.meter(res, "crawler DPU-hours", service="AWSGlue", sku="crawler-dpu-hours", quantity=dpu_hours,
+    return [ctx.meter(res, "Glue crawler DPU-hours", service="AWSGlue", sku="crawler-dpu-hours", quantity=dpu_hours,
                       unit="DPU-hour", usage_based=True)]  # fmt: skip
 
 
 def aws_athena_workgroup(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     groups = ctx.count(["aws:athena/workgroup:Workgroup"])
     tb = _share(ctx.profile.analytics.tb_scanned_per_month, groups)
-    return [ctx.meter(res, "data scanned", service="AmazonAthena", sku="data-scanned", quantity=tb, unit="TB",
+    return [ctx.meter(res, "Athena data scanned", service="AmazonAthena", sku="data-scanned", quantity=tb, unit="TB",
                       usage_based=True)]  # fmt: skip
 
 
@@ -197,12 +208,12 @@ def aws_metric_alarm(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     count = max(1, sum(1 for q in metrics if q.get("metric")))  # metric-math alarms bill per metric
     high_res = float(res.get("period", default=60)) < 60
     sku = "alarm-high-resolution-month" if high_res else "alarm-standard-month"
-    return [ctx.meter(res, "alarm metrics", service="AmazonCloudWatch", sku=sku, quantity=count,
+    return [ctx.meter(res, "CloudWatch alarm metrics", service="AmazonCloudWatch", sku=sku, quantity=count,
                       unit="alarm-month", usage_based=False)]  # fmt: skip
 
 
 def aws_dashboard(res: Resource, ctx: PricingContext) -> list[CostComponent]:
-    return [ctx.meter(res, "dashboard", service="AmazonCloudWatch", sku="dashboard-month", quantity=1,
+    return [ctx.meter(res, "CloudWatch dashboard", service="AmazonCloudWatch", sku="dashboard-month", quantity=1,
                       unit="dashboard-month", usage_based=False)]  # fmt: skip
 
 
@@ -220,7 +231,7 @@ def aws_log_group(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 def aws_sns_topic(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     topics = ctx.count(["aws:sns/topic:Topic"])
-    return [ctx.meter(res, "notifications", service="AmazonSNS", sku="notifications",
+    return [ctx.meter(res, "SNS notifications", service="AmazonSNS", sku="notifications",
                       quantity=_share(ctx.profile.observability.alert_notifications_per_month, topics),
                       unit="notification", usage_based=True)]  # fmt: skip
 
@@ -249,20 +260,23 @@ def _vm_hours(res: Resource, ctx: PricingContext, name: str, vm_size: str, hours
 def azure_storage_account(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     gb, why = _lake_gb(res, ctx, ("azure-native:storage:StorageAccount",))
     redundancy = str(res.get("sku", "name", default="Standard_LRS")).split("_")[-1]
-    return [ctx.meter(res, f"hot storage ({redundancy})", service="Storage", sku=f"hot-{redundancy.lower()}",
+    return [ctx.meter(res, f"Blob hot storage ({redundancy})", service="Storage", sku=f"hot-{redundancy.lower()}",
                       quantity=gb, unit="GB-month", usage_based=True, note=why)]  # fmt: skip
 
 
 def azure_databricks(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     spark = ctx.profile.spark
     tier = str(res.get("sku", "name", default="premium")).lower()
-    node_hours = spark.job_hours_per_month * spark.databricks_nodes
+    node_vcpu = DATABRICKS_NODE_VCPU.get(spark.databricks_vm_size, 4)
+    nodes = max(DATABRICKS_MIN_NODES, math.ceil(spark_size(ctx).vcpu / node_vcpu))
+    node_hours = spark.job_hours_per_month * nodes
+    sizing = f"{nodes:g} x {spark.databricks_vm_size} ({node_vcpu} vCPU; at least a driver and one worker)"
     return [
         ctx.meter(res, f"jobs compute DBUs ({tier})", service="Azure Databricks", sku=f"jobs-compute-{tier}",
                   quantity=node_hours * spark.databricks_dbu_per_node_hour, unit="DBU-hour", usage_based=True,
-                  note=f"{node_hours:g} node-hours x {spark.databricks_dbu_per_node_hour:g} DBU (profile assumption)"),
+                  note=f"{sizing}; {node_hours:g} node-hours x {spark.databricks_dbu_per_node_hour:g} DBU (profile assumption)"),
         _vm_hours(res, ctx, f"cluster VMs ({spark.databricks_vm_size})", spark.databricks_vm_size, node_hours, True,
-                  "job clusters terminate after each run"),
+                  f"{sizing}; job clusters terminate after each run"),
     ]  # fmt: skip
 
 
@@ -309,9 +323,9 @@ def azure_function_app(res: Resource, ctx: PricingContext) -> list[CostComponent
     memory_gb = math.ceil(api.function_memory_mb / 128) * 128 / 1024
     gb_s = api.requests_per_month * (api.mean_duration_ms / 1000) * memory_gb
     return [
-        ctx.meter(res, "executions", service="Functions", sku="executions", quantity=api.requests_per_month,
+        ctx.meter(res, "Functions executions", service="Functions", sku="executions", quantity=api.requests_per_month,
                   unit="execution", usage_based=True),
-        ctx.meter(res, "execution time", service="Functions", sku="execution-time", quantity=gb_s, unit="GB-second",
+        ctx.meter(res, "Functions execution time", service="Functions", sku="execution-time", quantity=gb_s, unit="GB-second",
                   usage_based=True, note=f"memory {memory_gb * 1024:g} MB from profile api.function_memory_mb"),
     ]  # fmt: skip
 
@@ -330,14 +344,14 @@ def azure_apim(res: Resource, ctx: PricingContext) -> list[CostComponent]:
         units = float(res.get("sku", "capacity", default=1) or 1)
         return [ctx.meter(res, f"{sku} units", service="API Management", sku=f"{sku.lower()}-unit",
                           quantity=units * HOURS_PER_MONTH, unit="unit-hour", usage_based=False)]  # fmt: skip
-    return [ctx.meter(res, "consumption calls", service="API Management", sku="consumption-calls",
+    return [ctx.meter(res, "API Management calls", service="API Management", sku="consumption-calls",
                       quantity=ctx.profile.api.requests_per_month, unit="call", usage_based=True)]  # fmt: skip
 
 
 def azure_key_vault(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     vaults = ctx.count(["azure-native:keyvault:Vault"])
     ops = _share(ctx.profile.security.key_vault_operations_per_month, vaults)
-    return [ctx.meter(res, "operations", service="Key Vault", sku="standard-operations", quantity=ops,
+    return [ctx.meter(res, "Key Vault operations", service="Key Vault", sku="standard-operations", quantity=ops,
                       unit="operation", usage_based=True)]  # fmt: skip
 
 
@@ -346,13 +360,13 @@ def azure_log_sink(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 
 def azure_metric_alert(res: Resource, ctx: PricingContext) -> list[CostComponent]:
-    return [ctx.meter(res, "alert rule", service="Azure Monitor", sku="metric-alert-signal-month", quantity=1,
+    return [ctx.meter(res, "metric alert rule", service="Azure Monitor", sku="metric-alert-signal-month", quantity=1,
                       unit="signal-month", usage_based=False)]  # fmt: skip
 
 
 def azure_action_group(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     groups = ctx.count(["azure-native:insights:ActionGroup", "azure-native:monitor:ActionGroup"])
-    return [ctx.meter(res, "email notifications", service="Azure Monitor", sku="email-notifications",
+    return [ctx.meter(res, "alert e-mails", service="Azure Monitor", sku="email-notifications",
                       quantity=_share(ctx.profile.observability.alert_notifications_per_month, groups),
                       unit="email", usage_based=True)]  # fmt: skip
 
@@ -361,22 +375,22 @@ def azure_action_group(res: Resource, ctx: PricingContext) -> list[CostComponent
 def gcp_bucket(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     gb, why = _lake_gb(res, ctx, ("gcp:storage/bucket:Bucket",))
     storage_class = str(res.get("storageClass", default="STANDARD")).lower()
-    return [ctx.meter(res, f"storage ({storage_class})", service="Cloud Storage", sku=f"{storage_class}-storage",
+    return [ctx.meter(res, f"Cloud Storage ({storage_class})", service="Cloud Storage", sku=f"{storage_class}-storage",
                       quantity=gb, unit="GB-month", usage_based=True, note=why)]  # fmt: skip
 
 
 def gcp_bigquery_dataset(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     datasets = ctx.count(["gcp:bigquery/dataset:Dataset"])
     # A regional dataset is priced in the region set's region; US/EU multi-regions keep their own key.
-    location = str(res.get("location", default=ctx.region))
+    location = str(res.get("location", default="US"))
     location = location if "-" not in location else ctx.region
-    tib = _share(ctx.profile.analytics.tb_scanned_per_month, datasets) * TB_TO_TIB
     return [
-        ctx.meter(res, "active logical storage", service="BigQuery", sku="active-logical-storage",
+        ctx.meter(res, "BigQuery active storage", service="BigQuery", sku="active-logical-storage",
                   quantity=_share(ctx.profile.lake.warehouse_gb, datasets), unit="GB-month", usage_based=True,
-                  region=location),
-        ctx.meter(res, "on-demand queries", service="BigQuery", sku="on-demand-query", quantity=tib, unit="TiB",
-                  usage_based=True, region=location, note="profile TB scanned converted to TiB"),
+                  region=location, note="lake.warehouse_gb"),
+        ctx.meter(res, "BigQuery on-demand queries", service="BigQuery", sku="on-demand-query",
+                  quantity=_share(ctx.profile.analytics.tb_scanned_per_month, datasets), unit="TB", usage_based=True,
+                  region=location, note="analytics.tb_scanned_per_month"),
     ]  # fmt: skip
 
 
@@ -384,22 +398,24 @@ def gcp_function(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     api = ctx.profile.api
     config = res.get("serviceConfig", default={}) or res.get("template", "containers", 0, "resources", "limits",
                                                               default={})  # fmt: skip
-    memory_gib = _memory_gib(config.get("availableMemory") or config.get("memory"), api.function_memory_mb)
+    memory_gib = units.memory_gib(
+        config.get("availableMemory") or config.get("memory"), api.function_memory_mb
+    )
     vcpu = float(config.get("availableCpu") or config.get("cpu") or api.function_vcpu)
     seconds = api.requests_per_month * api.mean_duration_ms / 1000
     return [
-        ctx.meter(res, "requests", service="Cloud Run", sku="requests", quantity=api.requests_per_month,
+        ctx.meter(res, "Cloud Run requests", service="Cloud Run", sku="requests", quantity=api.requests_per_month,
                   unit="request", usage_based=True),
-        ctx.meter(res, "CPU", service="Cloud Run", sku="cpu-request-based", quantity=seconds * vcpu,
+        ctx.meter(res, "Cloud Run CPU", service="Cloud Run", sku="cpu-request-based", quantity=seconds * vcpu,
                   unit="vCPU-second", usage_based=True, note=f"{vcpu:g} vCPU, CPU allocated during requests only"),
-        ctx.meter(res, "memory", service="Cloud Run", sku="memory-request-based", quantity=seconds * memory_gib,
-                  unit="GiB-second", usage_based=True, note=f"{memory_gib:g} GiB"),
+        ctx.meter(res, "Cloud Run memory", service="Cloud Run", sku="memory-request-based", quantity=seconds * memory_gib,
+                  unit="GiB-second", usage_based=True, note=f"{memory_gib:.4g} GiB"),
     ]  # fmt: skip
 
 
 def gcp_api_gateway(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     gateways = ctx.count(["gcp:apigateway/gateway:Gateway"])
-    return [ctx.meter(res, "calls", service="API Gateway", sku="calls",
+    return [ctx.meter(res, "API Gateway calls", service="API Gateway", sku="calls",
                       quantity=_share(ctx.profile.api.requests_per_month, gateways), unit="call",
                       usage_based=True)]  # fmt: skip
 
@@ -417,10 +433,10 @@ def gcp_kms_key(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     keys = ctx.count(["gcp:kms/cryptoKey:CryptoKey"])
     level = str(res.get("versionTemplate", "protectionLevel", default="SOFTWARE")).lower()
     return [
-        ctx.meter(res, "active key version", service="Cloud KMS", sku=f"{level}-key-version-month", quantity=1,
+        ctx.meter(res, "KMS key version", service="Cloud KMS", sku=f"{level}-key-version-month", quantity=1,
                   unit="key-version-month", usage_based=False,
                   note="rotation keeps older versions active (each billed)"),
-        ctx.meter(res, "cryptographic operations", service="Cloud KMS", sku=f"{level}-operations",
+        ctx.meter(res, "KMS operations", service="Cloud KMS", sku=f"{level}-operations",
                   quantity=_share(ctx.profile.security.kms_requests_per_month, keys), unit="operation",
                   usage_based=True),
     ]  # fmt: skip
@@ -430,7 +446,7 @@ def gcp_pubsub_topic(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     topics = ctx.count(["gcp:pubsub/topic:Topic"])
     messages = _share(ctx.profile.observability.alert_notifications_per_month, topics)
     gib = messages * ctx.profile.api.payload_kb / 2**20
-    return [ctx.meter(res, "message throughput", service="Pub/Sub", sku="message-delivery", quantity=gib,
+    return [ctx.meter(res, "Pub/Sub throughput", service="Pub/Sub", sku="message-delivery", quantity=gib,
                       unit="GiB", usage_based=True, note="alert notifications x payload size")]  # fmt: skip
 
 
@@ -441,14 +457,14 @@ def gcp_alert_policy(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 
 def gcp_spark(res: Resource, ctx: PricingContext) -> list[CostComponent]:
-    spark = ctx.profile.spark
+    size, hours = spark_size(ctx), ctx.profile.spark.job_hours_per_month
     # DCU rule from the Dataproc Serverless pricing page: 0.6 per vCPU, 0.1 per GB up to 8 GB/vCPU,
     # 0.2 per GB above; every workload uses at least 12 DCUs.
-    low_gb = min(spark.memory_gb, 8 * spark.vcpu)
-    dcu = max(12.0, 0.6 * spark.vcpu + 0.1 * low_gb + 0.2 * (spark.memory_gb - low_gb))
+    low_gb = min(size.memory_gb, 8 * size.vcpu)
+    dcu = max(12.0, 0.6 * size.vcpu + 0.1 * low_gb + 0.2 * (size.memory_gb - low_gb))
     return [ctx.meter(res, "Spark batch DCU-hours", service="Dataproc Serverless", sku="dcu-hours-standard",
-                      quantity=dcu * spark.job_hours_per_month, unit="DCU-hour", usage_based=True,
-                      note=f"{dcu:g} DCU x {spark.job_hours_per_month:g} h")]  # fmt: skip
+                      quantity=dcu * hours, unit="DCU-hour", usage_based=True,
+                      note=f"{size.vcpu:g} vCPU / {size.memory_gb:g} GB = {dcu:g} DCU (12 DCU minimum) x {hours:g} h")]  # fmt: skip
 
 
 def gcp_training(res: Resource, ctx: PricingContext) -> list[CostComponent]:

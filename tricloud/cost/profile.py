@@ -50,11 +50,12 @@ class InstanceByCloud:
 @dataclass(frozen=True)
 class SparkUsage:
     job_hours_per_month: float = 0.0
-    vcpu: float = 4.0  # per job, driver plus executors
+    # Per job, driver plus executors. Every cloud is priced at this size within the stacks' lowest
+    # Spark ceiling (spark.max_vcpu / max_memory_gb), so the three figures are like for like.
+    vcpu: float = 4.0
     memory_gb: float = 16.0
-    databricks_nodes: float = 2.0
     databricks_dbu_per_node_hour: float = 0.75  # assumption: DBU rating of the node VM size
-    databricks_vm_size: str = "Standard_DS3_v2"
+    databricks_vm_size: str = "Standard_D4ds_v5"  # the node type the stack's cluster policy allows
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class SecurityUsage:
 @dataclass(frozen=True)
 class FreeTierUsage:
     always_free: bool = True
-    new_account: bool = False
+    new_account: bool = False  # the account is in its first 12 months
+    trials: bool = False  # short service trials (SageMaker's first 2 months); off for a steady-state month
 
 
 @dataclass(frozen=True)

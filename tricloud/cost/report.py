@@ -1,48 +1,243 @@
-"""Cost reports: one JSON document (schema in schema/report.schema.json) and renderers from it.
+"""Cost reports: one JSON document (schema in schema/report.schema.json), built from the estimates.
 
-Every renderer reads the JSON document, so a saved report renders the same as a fresh one.
+Two rules are decided here for every format to follow: a figure that includes a missing price is
+reported as unknown (null in JSON) with its priced part beside it, never as $0.00; and a cloud is
+cheapest only where its figure is complete and below every other cloud's figure, lower bounds included.
+The summary lines every format shows first are written here too. Renderers: tricloud/cost/render.py.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from tricloud.cost.catalogs import Catalog
-from tricloud.cost.estimator import CONCEPTS
 from tricloud.cost.model import CloudEstimate
 from tricloud.cost.profile import UsageProfile
 
-REPORT_VERSION = "1"
+REPORT_VERSION = "2"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report.schema.json"
-FORMATS = ("table", "markdown", "html", "json", "csv")
-LEGEND = (
-    "* cheapest; +? includes prices not found, so the figure is a lower bound; *? cheapest lower bound "
-    "(may change once the missing prices are in the catalog)"
-)
-CONCEPT_COLORS = {
-    "DataLake": "#4e79a7",
-    "SparkCluster": "#f28e2b",
-    "TrainingJob": "#e15759",
-    "ModelEndpoint": "#76b7b2",
-    "ApiFrontend": "#59a14f",
-    "Observability": "#edc948",
-    "CiIdentity": "#b07aa1",
-    "Other": "#9c755f",
-}
+CENT = 0.005  # below half a cent a lower bound has nothing to show: it reads "?", never "$0.00"
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def qty_text(value: float) -> str:
+    """2,000,000 / 1,666.67 / 0.25: quantities a reader can check by hand."""
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def money(value: float | None, symbol: str = "$") -> str:
+    if value is None:
+        return "n/a"
+    if value and abs(value) < 0.01:
+        return f"{symbol}{value:.4f}"
+    return f"{symbol}{value:,.2f}"
+
+
+# ----------------------------------------------------------------------------------- building
+def _missing_labels(
+    components: list[tuple[str, dict[str, Any]]], unmapped: list[dict[str, Any]]
+) -> list[str]:
+    """'CloudWatch alarm metrics x5', 'SNS notifications': what a figure leaves out, grouped by name."""
+    counts: dict[str, int] = {}
+    for _, comp in components:
+        counts[comp["name"]] = counts.get(comp["name"], 0) + 1
+    for res in unmapped:
+        label = f"unsupported {res['type']}"
+        counts[label] = counts.get(label, 0) + 1
+    return [name if n == 1 else f"{name} x{n}" for name, n in counts.items()]
+
+
+def _dominant(resources: list[dict[str, Any]], total: float) -> list[dict[str, Any]]:
+    """Cost components grouped by name, largest first: what the money goes to."""
+    groups: dict[str, dict[str, Any]] = {}
+    for res in resources:
+        for comp in res["costComponents"]:
+            if comp["monthlyCost"]:
+                group = groups.setdefault(
+                    comp["name"], {"name": comp["name"], "monthlyCost": 0.0, "resources": 0}
+                )
+                group["monthlyCost"] += comp["monthlyCost"]
+                group["resources"] += 1
+    ranked = sorted(groups.values(), key=lambda g: (-g["monthlyCost"], g["name"]))[:3]
+    return [
+        {
+            **g,
+            "monthlyCost": round(g["monthlyCost"], 6),
+            "share": round(g["monthlyCost"] / total, 4) if total else 0.0,
+        }
+        for g in ranked
+    ]
+
+
+def _known(value: float | None, missing: int, digits: int = 6) -> float | None:
+    """A figure for JSON: null when a price in it is missing (its priced part is reported beside it)."""
+    return None if missing or value is None else round(value, digits)
+
+
+def _cloud_doc(est: CloudEstimate, rate: float) -> dict[str, Any]:
+    if est.status != "ok":
+        return {"cloud": est.cloud, "status": est.status, "reason": est.reason, "stack": est.stack,
+                "region": est.region, "totalMonthlyCost": None, "pricedMonthlyCost": None, "pricesNotFound": 0,
+                "pricesNeeded": 0, "concepts": [], "resources": []}  # fmt: skip
+    resources = [r.to_json() for r in est.resources]
+    concepts = []
+    for name, (cost, idle) in est.concept_totals().items():
+        members = [r for r in resources if r["concept"] == name]
+        missing = [(r["name"], c) for r in members for c in r["costComponents"] if not c["priceFound"]]
+        unmapped = [r for r in members if r["status"] == "unmapped"]
+        idle_missing = sum(r["idlePricesNotFound"] for r in members)
+        concepts.append({
+            "concept": name, "monthlyCost": _known(cost, len(missing) + len(unmapped)), "pricedMonthlyCost": _r(cost),
+            "idleMonthlyCost": _known(idle, idle_missing), "pricedIdleMonthlyCost": _r(idle),
+            "pricesNotFound": len(missing) + len(unmapped), "missing": _missing_labels(missing, unmapped),
+            "pricesProxied": sum(1 for r in members for c in r["costComponents"] if c["proxyRegion"]),
+        })  # fmt: skip
+    statuses = [r["status"] for r in resources]
+    all_missing = [(r["name"], c) for r in resources for c in r["costComponents"] if not c["priceFound"]]
+    all_unmapped = [r for r in resources if r["status"] == "unmapped"]
+    missing, idle_missing = est.prices_not_found, est.idle_prices_not_found
+    usage = est.total_usd - est.idle_usd
+    nxt = est.next_million_predictions_usd
+    return {
+        "cloud": est.cloud,
+        "status": est.status,
+        "reason": est.reason,
+        "stack": est.stack,
+        "region": est.region,
+        "totalMonthlyCost": _known(est.total_usd, missing),
+        "pricedMonthlyCost": _r(est.total_usd),
+        "totalMonthlyCostInr": _known(est.total_usd * rate, missing, 2),
+        "pricedMonthlyCostInr": _r(est.total_usd * rate, 2),
+        "idleMonthlyCost": _known(est.idle_usd, idle_missing),
+        "pricedIdleMonthlyCost": _r(est.idle_usd),
+        "usageMonthlyCost": _known(usage, missing - idle_missing),
+        "pricedUsageMonthlyCost": _r(usage),
+        "predictionsPerMonth": est.predictions_per_month,
+        "nextMillionPredictionsCost": _known(nxt, est.next_million_prices_not_found),
+        "pricedNextMillionPredictionsCost": _r(nxt),
+        "nextMillionPricesNotFound": est.next_million_prices_not_found,
+        "pricesNotFound": missing,
+        "idlePricesNotFound": idle_missing,
+        "pricesNeeded": sum(len(r["costComponents"]) for r in resources) + statuses.count("unmapped"),
+        "pricesProxied": sum(1 for r in resources for c in r["costComponents"] if c["proxyRegion"]),
+        "missing": _missing_labels(all_missing, all_unmapped),
+        "counts": {
+            "estimated": statuses.count("priced"),
+            "free": statuses.count("free"),
+            "unsupported": statuses.count("unmapped"),
+            "components": statuses.count("component"),
+        },
+        "notes": list(est.notes),
+        "dominant": _dominant(resources, est.total_usd),
+        "concepts": concepts,
+        "resources": resources,
+    }
+
+
+def figure_status(cloud: dict[str, Any]) -> str:
+    """complete | lower-bound | no-estimate | missing (the stack could not be built)."""
+    if cloud["status"] != "ok":
+        return "missing"
+    if not cloud["pricesNotFound"]:
+        return "complete"
+    return "no-estimate" if cloud["pricesNotFound"] >= cloud["pricesNeeded"] else "lower-bound"
+
+
+def cheapest(figures: dict[str, tuple[float, bool]]) -> str | None:
+    """The cloud whose figure is complete and strictly below every other figure (lower bounds count as
+    what they are: the real figure can only be higher). None when no cloud qualifies."""
+    if len(figures) < 2:
+        return None
+    for cloud, (value, complete) in figures.items():
+        others = [v for c, (v, _) in figures.items() if c != cloud]
+        if complete and all(value < other - CENT / 10 for other in others):
+            return cloud
+    return None
+
+
+def _summary_lines(report: dict[str, Any], profile: UsageProfile) -> list[str]:
+    api, spark, train = profile.api, profile.spark, profile.training
+    lines = [
+        f"Profile '{profile.name}' in the {report['regionSet']} region set: {api.requests_per_month:,.0f} requests a "
+        f"month, {spark.job_hours_per_month:g} Spark job-hours, {train.hours_per_month:g} training hour(s), "
+        f"{sum(profile.lake.gb.values()):g} GB in the lake."
+    ]
+    for cloud in report["clouds"]:
+        lines.append(cloud_line(cloud))
+    lines.append(_verdict(report))
+    return lines
+
+
+def cloud_line(cloud: dict[str, Any]) -> str:
+    status, name = figure_status(cloud), f"{cloud['cloud']} ({cloud['region']})"
+    if status == "missing":
+        return f"{name}: not priced, the stack could not be built ({cloud['reason']})."
+    if status == "no-estimate":
+        return (
+            f"{name}: no estimate. All {cloud['pricesNotFound']} prices it needs are missing from the catalog for "
+            f"{cloud['region']}, so this cloud cannot be compared (`tricloud pricing refresh --cloud {cloud['cloud']}` "
+            f"reads them; `--proxy-region {cloud['cloud']}=<region>` prices them from another region, marked ~)."
+        )
+    total, idle = cloud["pricedMonthlyCost"], cloud["pricedIdleMonthlyCost"]
+    idle_text = money(idle) if not cloud["idlePricesNotFound"] else f"at least {money(idle)}"
+    top = cloud["dominant"][0] if cloud["dominant"] else None
+    dominant = ""
+    if top:
+        what = top["name"] + (f" ({top['resources']} resources)" if top["resources"] > 1 else "")
+        part = "of the priced part" if status == "lower-bound" else "of it"
+        dominant = f" {what}: {top['share']:.0%} {part}."
+    proxied = (
+        f" {cloud['pricesProxied']} prices taken from another region (~)." if cloud["pricesProxied"] else ""
+    )
+    if status == "lower-bound":
+        return (
+            f"{name}: at least {money(total)} a month ({idle_text} idle, with no traffic); "
+            f"{plural(cloud['pricesNotFound'], 'price')} missing ({', '.join(cloud['missing'][:4])}{', ...' if len(cloud['missing']) > 4 else ''}), so the "
+            f"real figure is higher.{dominant}{proxied}"
+        )
+    return f"{name}: {money(total)} a month, {idle_text} of it idle (with no traffic).{dominant}{proxied}"
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    best = report["summary"]["cheapestCloud"]
+    ok = [c for c in report["clouds"] if c["status"] == "ok"]
+    blocked = [c["cloud"] for c in ok if figure_status(c) != "complete"]
+    unbuilt = [c["cloud"] for c in report["clouds"] if c["status"] != "ok"]
+    if best:
+        extra = f" (even counting only the priced part of {', '.join(blocked)})" if blocked else ""
+        absent = f" Not compared: {', '.join(unbuilt)} (stack not built)." if unbuilt else ""
+        return f"Cheapest in total: {best}{extra}.{absent}"
+    if len(ok) < 2:
+        return "Only one cloud was priced: nothing to compare."
+    if blocked:
+        return (
+            f"No cloud is marked cheapest in total: the comparison is incomplete ({', '.join(blocked)} "
+            "include missing prices) and no complete total is below all the others."
+        )
+    return "No cloud is marked cheapest in total: the lowest totals tie."
+
+
+def _summary_cloud(cloud: dict[str, Any]) -> dict[str, Any]:
+    keys = ("cloud", "region", "totalMonthlyCost", "pricedMonthlyCost", "pricesNotFound")
+    return {
+        **{k: cloud[k] for k in keys},
+        "figure": figure_status(cloud),
+        "idleMonthlyCost": cloud.get("idleMonthlyCost"),
+        "dominant": cloud.get("dominant", []),
+    }
 
 
 def build_report(
@@ -52,41 +247,13 @@ def build_report(
     catalog: Catalog,
     region_set: str,
     generated_at: datetime | None = None,
+    proxy_regions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     rate = catalog.fx.usd_inr
-    clouds: list[dict[str, Any]] = []
-    for est in estimates:
-        concepts = est.concept_totals() if est.status == "ok" else {}
-        clouds.append(
-            {
-                "cloud": est.cloud,
-                "status": est.status,
-                "reason": est.reason,
-                "stack": est.stack,
-                "region": est.region,
-                "totalMonthlyCost": _r(est.total_usd) if est.status == "ok" else None,
-                "totalMonthlyCostInr": _r(est.total_usd * rate, 2) if est.status == "ok" else None,
-                "idleMonthlyCost": _r(est.idle_usd) if est.status == "ok" else None,
-                "costPerMillionPredictions": _r(est.cost_per_million_predictions_usd)
-                if est.status == "ok"
-                else None,
-                "predictionsPerMonth": est.predictions_per_month,
-                "pricesNotFound": est.prices_not_found,
-                "concepts": [
-                    {
-                        "concept": name,
-                        "monthlyCost": _r(cost),
-                        "idleMonthlyCost": _r(idle),
-                        "pricesNotFound": sum(r.prices_not_found for r in est.resources if r.concept == name),
-                    }
-                    for name, (cost, idle) in concepts.items()
-                ],
-                "resources": [r.to_json() for r in est.resources],
-            }
-        )
+    clouds = [_cloud_doc(est, rate) for est in estimates]
     ok = [c for c in clouds if c["status"] == "ok"]
-    cheapest = min(ok, key=lambda c: c["totalMonthlyCost"])["cloud"] if ok else None
-    return {
+    best = cheapest({c["cloud"]: (c["pricedMonthlyCost"], figure_status(c) == "complete") for c in ok})
+    report: dict[str, Any] = {
         "version": REPORT_VERSION,
         "currency": "USD",
         "secondaryCurrency": {
@@ -99,335 +266,20 @@ def build_report(
         "catalog": {"readDate": catalog.read_date, "entries": len(catalog.entries)},
         "profile": {"name": profile.name, "source": profile.source, "description": profile.description},
         "regionSet": region_set,
-        "clouds": clouds,
+        "proxyRegions": dict(proxy_regions or {}),
         "summary": {
-            "cheapestCloud": cheapest,
+            "lines": [],
+            "cheapestCloud": best,
+            "comparisonComplete": len(ok) == len(clouds) and all(figure_status(c) == "complete" for c in ok),
             "pricesNotFound": sum(c["pricesNotFound"] for c in clouds),
             "missingClouds": [c["cloud"] for c in clouds if c["status"] == "missing"],
             "totalMonthlyCost": {c["cloud"]: c["totalMonthlyCost"] for c in ok},
+            "clouds": [_summary_cloud(c) for c in clouds],
         },
+        "clouds": clouds,
     }
-
-
-# ------------------------------------------------------------------------------------ helpers
-def money(value: float | None, symbol: str = "$") -> str:
-    if value is None:
-        return "n/a"
-    if value and abs(value) < 0.01:
-        return f"{symbol}{value:.4f}"
-    return f"{symbol}{value:,.2f}"
-
-
-def _concept_names(report: dict[str, Any]) -> list[str]:
-    seen = {c["concept"] for cloud in report["clouds"] for c in cloud["concepts"]}
-    ordered = [c for c in CONCEPTS if c in seen]
-    return ordered + sorted(seen - set(ordered))
-
-
-def concept_matrix(
-    report: dict[str, Any],
-) -> tuple[list[str], list[dict[str, Any]], dict[str, dict[str, float]]]:
-    """(concept names, ok clouds, concept -> cloud -> USD)."""
-    ok = [c for c in report["clouds"] if c["status"] == "ok"]
-    names = _concept_names(report)
-    matrix = {n: {c["cloud"]: 0.0 for c in ok} for n in names}
-    for cloud in ok:
-        for row in cloud["concepts"]:
-            matrix[row["concept"]][cloud["cloud"]] = row["monthlyCost"]
-    return names, ok, matrix
-
-
-def _incomplete(report: dict[str, Any]) -> set[tuple[str, str]]:
-    """(concept, cloud) cells that include a price not found."""
-    return {
-        (row["concept"], cloud["cloud"])
-        for cloud in report["clouds"]
-        for row in cloud["concepts"]
-        if row.get("pricesNotFound")
-    }
-
-
-def _cell(report: dict[str, Any], name: str, cloud: str, value: float) -> str:
-    return money(value) + (" +?" if (name, cloud) in _incomplete(report) else "")
-
-
-def _total_cell(cloud: dict[str, Any]) -> str:
-    return money(cloud["totalMonthlyCost"]) + (" +?" if cloud["pricesNotFound"] else "")
-
-
-def _cheapest(values: dict[str, float]) -> str | None:
-    """The strictly cheapest cloud; None for a single cloud or a tie at the minimum."""
-    if len(values) < 2:
-        return None
-    low = min(values.values())
-    winners = [k for k, v in values.items() if v == low]
-    return winners[0] if len(winners) == 1 else None
-
-
-def _mark(incomplete: bool) -> str:
-    """Cheapest marker: '*' when the cheapest figure is complete, '*?' when it is a lower bound."""
-    return "*?" if incomplete else "*"
-
-
-def _summary_rows(report: dict[str, Any], ok: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    return [
-        ("Idle (zero traffic)", [money(c["idleMonthlyCost"]) for c in ok]),
-        ("Per 1M predictions", [money(c["costPerMillionPredictions"]) for c in ok]),
-        ("Total (INR)", [money(c["totalMonthlyCostInr"], "₹") for c in ok]),
-        ("Prices not found", [str(c["pricesNotFound"]) for c in ok]),
-    ]
-
-
-def _footnotes(report: dict[str, Any]) -> list[str]:
-    notes = []
-    for cloud in report["clouds"]:
-        if cloud["status"] == "missing":
-            notes.append(f"{cloud['cloud']}: missing ({cloud['reason']})")
-        elif cloud["pricesNotFound"]:
-            notes.append(
-                f"{cloud['cloud']}: {cloud['pricesNotFound']} prices not found; its total is a lower bound"
-            )
-        if cloud["status"] == "ok" and cloud["reason"]:
-            notes.append(f"{cloud['cloud']}: {cloud['reason']}")
-    fx = report["secondaryCurrency"]
-    notes.append(
-        f"INR at {fx['rate']} per USD (as of {fx['asOf']}); catalog read {report['catalog']['readDate']}"
-    )
-    return notes
-
-
-def _title(report: dict[str, Any]) -> str:
-    return f"tricloud monthly cost, profile '{report['profile']['name']}', region set '{report['regionSet']}' (USD)"
-
-
-# ----------------------------------------------------------------------------------- renderers
-def render_table(report: dict[str, Any], width: int = 120) -> str:
-    names, ok, matrix = concept_matrix(report)
-    console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
-    if not ok:
-        console.print(_title(report), markup=False)
-        console.print("No cloud could be priced.", markup=False)
-        for note in _footnotes(report):
-            console.print(f"- {note}", markup=False, highlight=False)
-        return console.export_text()
-    table = Table(title=_title(report), show_lines=False)
-    table.add_column("Concept")
-    for cloud in ok:
-        table.add_column(f"{cloud['cloud']} ({cloud['region']})", justify="right")
-    for name in names:
-        best = _cheapest(matrix[name])
-        table.add_row(
-            name,
-            *[
-                f"[bold green]{_cell(report, name, c['cloud'], matrix[name][c['cloud']])} "
-                f"{_mark((name, c['cloud']) in _incomplete(report))}[/]"
-                if c["cloud"] == best
-                else _cell(report, name, c["cloud"], matrix[name][c["cloud"]])
-                for c in ok
-            ],
-        )
-    totals = {c["cloud"]: c["totalMonthlyCost"] for c in ok}
-    best = _cheapest(totals)
-    table.add_row(
-        "[bold]Total[/]",
-        *[
-            f"[bold green]{_total_cell(c)} {_mark(bool(c['pricesNotFound']))}[/]"
-            if c["cloud"] == best
-            else _total_cell(c)
-            for c in ok
-        ],
-        end_section=True,
-    )
-    for label, cells in _summary_rows(report, ok):
-        table.add_row(label, *cells)
-    console.print(table)
-    console.print(LEGEND, markup=False, highlight=False)
-    for note in _footnotes(report):
-        console.print(f"- {note}", markup=False, highlight=False)
-    return console.export_text()
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    names, ok, matrix = concept_matrix(report)
-    out = [f"### {_title(report)}", ""]
-    if ok:
-        out.append("| Concept | " + " | ".join(f"{c['cloud']} ({c['region']})" for c in ok) + " |")
-        out.append("|---|" + "---:|" * len(ok))
-        for name in names:
-            best = _cheapest(matrix[name])
-            cells = [
-                f"**{_cell(report, name, c['cloud'], matrix[name][c['cloud']])}** "
-                f"{_mark((name, c['cloud']) in _incomplete(report))}"
-                if c["cloud"] == best
-                else _cell(report, name, c["cloud"], matrix[name][c["cloud"]])
-                for c in ok
-            ]
-            out.append(f"| {name} | " + " | ".join(cells) + " |")
-        totals = {c["cloud"]: c["totalMonthlyCost"] for c in ok}
-        best = _cheapest(totals)
-        out.append(
-            "| **Total** | "
-            + " | ".join(
-                f"**{_total_cell(c)}** {_mark(bool(c['pricesNotFound']))}"
-                if c["cloud"] == best
-                else _total_cell(c)
-                for c in ok
-            )
-            + " |"
-        )
-        for label, cells in _summary_rows(report, ok):
-            out.append(f"| {label} | " + " | ".join(cells) + " |")
-        out.append("")
-        out.append(LEGEND.replace("*", "\\*") + ".")
-    out.append("")
-    out += [f"- {n}" for n in _footnotes(report)]
-    missing = [
-        (cloud["cloud"], res["name"], comp["name"], comp["note"])
-        for cloud in ok
-        for res in cloud["resources"]
-        for comp in res["costComponents"]
-        if not comp["priceFound"]
-    ] + [
-        (cloud["cloud"], res["name"], res["type"], res["reason"])
-        for cloud in ok
-        for res in cloud["resources"]
-        if res["status"] == "unmapped"
-    ]
-    if missing:
-        out += ["", "<details><summary>Prices not found</summary>", "", "| Cloud | Resource | Component | Note |",
-                "|---|---|---|---|"]  # fmt: skip
-        out += [f"| {c} | {r} | {n} | {note} |" for c, r, n, note in missing]
-        out += ["", "</details>"]
-    return "\n".join(out) + "\n"
-
-
-def _svg_chart(report: dict[str, Any]) -> str:
-    names, ok, matrix = concept_matrix(report)
-    if not ok:
-        return ""
-    bar_w, gap, height, top, left = 90, 50, 260, 20, 70
-    peak = max((c["totalMonthlyCost"] for c in ok), default=0.0) or 1.0
-    width = left + len(ok) * (bar_w + gap) + 190
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 60}" role="img" '
-        f'aria-label="Monthly cost per cloud, stacked by concept">'
-    ]
-    parts.append(
-        f'<line x1="{left}" y1="{top + height}" x2="{left + len(ok) * (bar_w + gap)}" y2="{top + height}" stroke="#333"/>'
-    )
-    for i, cloud in enumerate(ok):
-        x = left + gap / 2 + i * (bar_w + gap)
-        y = top + height
-        for name in names:
-            value = matrix[name][cloud["cloud"]]
-            h = height * value / peak
-            if h <= 0:
-                continue
-            y -= h
-            title = html.escape(f"{cloud['cloud']} {name}: {money(value)}")
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{CONCEPT_COLORS.get(name, "#999")}">'
-                f"<title>{title}</title></rect>"
-            )
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + height + 18}" text-anchor="middle" font-size="13">{html.escape(cloud["cloud"])}</text>')  # fmt: skip
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{html.escape(money(cloud["totalMonthlyCost"]))}</text>')  # fmt: skip
-    legend_x = left + len(ok) * (bar_w + gap) + 10
-    for j, name in enumerate(names):
-        parts.append(f'<rect x="{legend_x}" y="{top + j * 20}" width="12" height="12" fill="{CONCEPT_COLORS.get(name, "#999")}"/>')  # fmt: skip
-        parts.append(
-            f'<text x="{legend_x + 18}" y="{top + j * 20 + 11}" font-size="12">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def render_html(report: dict[str, Any]) -> str:
-    names, ok, matrix = concept_matrix(report)
-    esc = html.escape
-    rows = []
-    for name in names:
-        best = _cheapest(matrix[name])
-        cells = "".join(
-            f'<td class="num{" best" if c["cloud"] == best else ""}">{esc(_cell(report, name, c["cloud"], matrix[name][c["cloud"]]))}</td>'
-            for c in ok
-        )
-        rows.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
-    totals = {c["cloud"]: c["totalMonthlyCost"] for c in ok}
-    best = _cheapest(totals)
-    cells = "".join(
-        f'<td class="num{" best" if c["cloud"] == best else ""}"><b>{esc(_total_cell(c))}</b></td>'
-        for c in ok
-    )
-    rows.append(f"<tr class='total'><th>Total</th>{cells}</tr>")
-    for label, values in _summary_rows(report, ok):
-        rows.append(
-            f"<tr><th>{esc(label)}</th>" + "".join(f'<td class="num">{esc(v)}</td>' for v in values) + "</tr>"
-        )
-    head = "".join(f"<th>{esc(c['cloud'])} ({esc(c['region'])})</th>" for c in ok)
-    notes = "".join(f"<li>{esc(n)}</li>" for n in _footnotes(report))
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{esc(_title(report))}</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
-        "th,td{border:1px solid #ccc;padding:4px 10px}td.num{text-align:right}"
-        "td.best{background:#e3f4e1;font-weight:bold}tr.total{border-top:2px solid #333}"
-        "</style></head><body>"
-        f"<h1>{esc(_title(report))}</h1>"
-        f"<table><thead><tr><th>Concept</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p>Highlighted: cheapest per row. {esc(LEGEND)}.</p>"
-        f"<h2>Monthly cost by concept</h2>{_svg_chart(report)}"
-        f"<ul>{notes}</ul>"
-        f"<p>Generated {esc(report['generatedAt'])}.</p></body></html>\n"
-    )
-
-
-CSV_FIELDS = (
-    "cloud", "region", "concept", "resource", "type", "status", "component", "unit", "monthly_quantity",
-    "unit_price_usd", "monthly_cost_usd", "monthly_cost_inr", "usage_based", "price_found", "catalog_entry_id",
-    "source", "note",
-)  # fmt: skip
-
-
-def render_csv(report: dict[str, Any]) -> str:
-    rate = report["secondaryCurrency"]["rate"]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for cloud in report["clouds"]:
-        if cloud["status"] != "ok":
-            writer.writerow(
-                {
-                    "cloud": cloud["cloud"],
-                    "region": cloud["region"],
-                    "status": "missing",
-                    "note": cloud["reason"],
-                }
-            )
-            continue
-        for res in cloud["resources"]:
-            base = {"cloud": cloud["cloud"], "region": cloud["region"], "concept": res["concept"],
-                    "resource": res["name"], "type": res["type"], "status": res["status"]}  # fmt: skip
-            if not res["costComponents"]:
-                writer.writerow({**base, "note": res["reason"], "price_found": res["status"] != "unmapped"})
-            for comp in res["costComponents"]:
-                cost = comp["monthlyCost"]
-                writer.writerow({
-                    **base, "component": comp["name"], "unit": comp["unit"], "monthly_quantity": comp["monthlyQuantity"],
-                    "unit_price_usd": comp["price"], "monthly_cost_usd": cost,
-                    "monthly_cost_inr": None if cost is None else round(cost * rate, 4),
-                    "usage_based": comp["usageBased"], "price_found": comp["priceFound"],
-                    "catalog_entry_id": comp["catalogEntryId"], "source": comp["source"], "note": comp["note"],
-                })  # fmt: skip
-    return buf.getvalue()
-
-
-def render(report: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(report, indent=2) + "\n"
-    renderers = {"table": render_table, "markdown": render_markdown, "html": render_html, "csv": render_csv}
-    if fmt not in renderers:
-        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    return renderers[fmt](report)
+    report["summary"]["lines"] = _summary_lines(report, profile)
+    return report
 
 
 def load_schema() -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Regenerate the generated parts of docs/costs.md: the sample reports and the catalog table.
 
-Run `python -m tricloud.cost.sample_docs` after the stacks or the catalog change. It builds each
-stack's inventory once, prices it for both region sets and the three shipped profiles, and rewrites
-only the text between the `<!-- ... start -->` / `<!-- ... end -->` markers.
+Run `python -m tricloud.cost.sample_docs` after the stacks, the pricers or the catalog change
+(`--check` only compares, exit 1 when stale; tests/cost/test_sample_docs.py does the same). It builds
+each stack's inventory once, prices it for both region sets and the three shipped profiles, and
+rewrites only the text between the `<!-- ... start -->` / `<!-- ... end -->` markers.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from tricloud.cost.catalogs import Catalog, load_catalog
-from tricloud.cost.estimator import CLOUDS, REGION_SETS, default_loader, estimate_clouds
+from tricloud.cost.estimator import CLOUDS, REGION_SETS, InventoryLoader, default_loader, estimate_clouds
 from tricloud.cost.profile import builtin_profiles, load_profile
-from tricloud.cost.report import build_report, render_markdown
+from tricloud.cost.render import render_markdown
+from tricloud.cost.report import build_report
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "costs.md"
 PROFILE_ORDER = ("learner", "startup", "production")
@@ -27,14 +29,14 @@ def _inventory(cloud: str, stack: str) -> dict[str, Any]:
     return default_loader(cloud, stack)
 
 
-def sample_reports(catalog: Catalog, stack: str = "dev") -> str:
+def sample_reports(catalog: Catalog, stack: str = "dev", loader: InventoryLoader = _inventory) -> str:
     parts: list[str] = []
     names = [p for p in PROFILE_ORDER if p in builtin_profiles()]
     for region_set in REGION_SETS:
         parts.append(f"### Region set `{region_set}`\n")
         for name in names:
             profile = load_profile(name)
-            estimates = estimate_clouds(CLOUDS, region_set, catalog, profile, stack=stack, loader=_inventory)
+            estimates = estimate_clouds(CLOUDS, region_set, catalog, profile, stack=stack, loader=loader)
             report = build_report(estimates, profile=profile, catalog=catalog, region_set=region_set)
             body = render_markdown(report).replace(
                 "### tricloud monthly cost", "#### tricloud monthly cost", 1
@@ -80,11 +82,21 @@ def replace_between(text: str, marker: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
-def main() -> int:
-    catalog = load_catalog()
-    text = DOC.read_text(encoding="utf-8")
-    text = replace_between(text, "cost-samples", sample_reports(catalog))
-    text = replace_between(text, "cost-catalog", catalog_table(catalog))
+def generated_doc(text: str, catalog: Catalog, loader: InventoryLoader = _inventory) -> str:
+    """docs/costs.md with its generated sections rebuilt from the stacks and the catalog."""
+    text = replace_between(text, "cost-samples", sample_reports(catalog, loader=loader))
+    return replace_between(text, "cost-catalog", catalog_table(catalog))
+
+
+def main(argv: list[str] | None = None) -> int:
+    check = "--check" in (sys.argv[1:] if argv is None else argv)
+    current = DOC.read_text(encoding="utf-8")
+    text = generated_doc(current, load_catalog())
+    if check:
+        if text != current:
+            print(f"{DOC.name} is stale: run `python -m tricloud.cost.sample_docs`", file=sys.stderr)
+            return 1
+        return 0
     DOC.write_text(text, encoding="utf-8")
     print(f"updated {DOC}", file=sys.stderr)
     return 0
