@@ -102,6 +102,9 @@ class ApiFrontend(pulumi.ComponentResource):
             f"{name}-function-logs",
             name=f"/aws/lambda/{fn_name}",
             retention_in_days=args.log_retention_days,
+            # Log lines carry request fields: encrypted with the lake key, whose policy admits this account's
+            # CloudWatch Logs. Costs only KMS requests, which CloudWatch Logs batches per data key.
+            kms_key_id=endpoint.encryption_key_arn,
             tags=tags,
             opts=child,
         )
@@ -223,6 +226,7 @@ class ApiFrontend(pulumi.ComponentResource):
             f"{name}-access-logs",
             name=f"/aws/apigateway/{api_name}",
             retention_in_days=args.log_retention_days,
+            kms_key_id=endpoint.encryption_key_arn,  # caller IPs and identities: encrypted like the function logs
             tags=tags,
             opts=child,
         )
