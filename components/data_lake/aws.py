@@ -309,10 +309,11 @@ class DataLake(pulumi.ComponentResource):
             pol.kms_use_statement(self.key_arn, encrypt=False),
         ]
 
-    def write_statements(self, zone: Zone, prefix: str = "") -> list[pol.Statement]:
+    def write_statements(self, zone: Zone, prefix: str = "", *, delete: bool = False) -> list[pol.Statement]:
+        actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
         return [
             pol.statement(
-                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                [*actions, "s3:DeleteObject"] if delete else actions,
                 [self.object_arn(zone, prefix)],
                 sid=f"Write{zone.value.title()}",
             ),
@@ -327,10 +328,18 @@ class DataLake(pulumi.ComponentResource):
         return self._grant("read", role, zone, prefix, self.read_statements(zone, prefix), parent)
 
     def grant_write(
-        self, role: iam.Role, *, zone: Zone, prefix: str = "", parent: pulumi.Resource | None = None
+        self,
+        role: iam.Role,
+        *,
+        zone: Zone,
+        prefix: str = "",
+        delete: bool = False,
+        parent: pulumi.Resource | None = None,
     ) -> iam.RolePolicy:
-        """Inline policy: put objects under one zone prefix (no delete), encrypt with the lake key."""
-        return self._grant("write", role, zone, prefix, self.write_statements(zone, prefix), parent)
+        """Inline policy: put objects under one zone prefix (delete only if asked), encrypt with the lake key."""
+        return self._grant(
+            "write", role, zone, prefix, self.write_statements(zone, prefix, delete=delete), parent
+        )
 
     def _grant(
         self,
