@@ -41,9 +41,7 @@ class DataLakeArgs(Args):
     raw_expiry_days: int | None = None  # None keeps raw data forever (reprocessing needs it)
     access_logging: bool = True  # who read what, for audits
     force_destroy: bool = False  # a destroy must not delete data unless asked to
-    key_rotation_days: int = (
-        90  # CIS GCP 1.10 asks at most 90 days; KMS, Key Vault and Cloud KMS all accept 90
-    )
+    key_rotation_days: int = 90  # at most 90 days (CIS GCP 1.10); every cloud's key service accepts 90
     azure: AzureLakeOptions = field(default_factory=AzureLakeOptions)
 
     def validate(self) -> None:

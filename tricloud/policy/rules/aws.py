@@ -541,7 +541,7 @@ def _lambda_tracing(r: Res) -> Iterator[str]:
     title="Lambda functions validate code signatures (a code signing configuration)",
     level=ADVISORY,
     checkov=("CKV_AWS_272",),
-    remediation="Set tricloud:api.aws.code_signing enforce (needs the signing job; docs/security.md).",
+    remediation="Set tricloud:api.aws.code_signing true (Signer signs each deploy; see docs/security.md).",
 )
 def _lambda_signing(r: Res) -> Iterator[str]:
     if not r.get("codeSigningConfigArn"):
