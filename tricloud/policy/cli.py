@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tricloud.policy.model import CLOUDS, MANDATORY
+
+if TYPE_CHECKING:
+    from tricloud.policy.evaluate import Report
 
 policy_app = typer.Typer(
     help="Security policies (checkov IDs, CIS controls): check a stack offline, list the catalogue.",
@@ -47,7 +51,7 @@ def check(
     raise typer.Exit(1 if report.mandatory else 0)
 
 
-def render(report) -> None:  # type: ignore[no-untyped-def]
+def render(report: Report) -> None:
     title = f"tricloud {report.cloud} / {report.stack}: {len(report.policies)} policies on {report.resources} resources"
     if report.violations:
         table = Table(title=title)
