@@ -26,6 +26,9 @@ RULES: dict[str, NameRule] = {
     "aws:lambda": NameRule(64, "A-Za-z0-9_-", lowercase=False),
     "aws:glue_database": NameRule(255, "a-z0-9_", separator="_"),
     "aws:generic": NameRule(128, "A-Za-z0-9_.-", lowercase=False),
+    "aws:signer_profile": NameRule(
+        38, "A-Za-z0-9_", separator="_", lowercase=False
+    ),  # + 26-char suffix <= 64
     "azure:storage_account": NameRule(24, "a-z0-9", separator=""),
     "azure:key_vault": NameRule(24, "A-Za-z0-9-", lowercase=False),
     "azure:generic": NameRule(60, "A-Za-z0-9-", lowercase=False),

@@ -95,6 +95,9 @@ def _register_groups() -> None:
     app.add_typer(pricing_app, name="pricing")
     app.add_typer(emulate_app, name="emulate")
     app.command("destroy")(destroy)
+    from tricloud.policy.cli import policy_app
+
+    app.add_typer(policy_app, name="policy")
 
 
 _register_groups()

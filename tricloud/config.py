@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.api_frontend.spec import ApiFrontendArgs
@@ -25,6 +25,7 @@ from components.observability.spec import ObservabilityArgs
 from components.spark_cluster.spec import SparkClusterArgs
 from components.spec_base import Args
 from components.training_job.spec import TrainingJobArgs
+from tricloud.policy.spec import PolicyArgs
 
 NAMESPACE = "tricloud"
 CLOUDS = ("aws", "azure", "gcp")
@@ -65,6 +66,8 @@ class PlatformConfig:
     observability: ObservabilityArgs
     ci: CiIdentityArgs
     project_id: str | None = None  # GCP only: the project every resource lives in
+    # Policy exceptions: read by `tricloud policy check` and the policy pack, validated here with the rest.
+    policy: PolicyArgs = field(default_factory=PolicyArgs)
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:
@@ -141,7 +144,7 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
     """PlatformConfig from flat config values keyed like Pulumi's (`tricloud:lake`, `aws:region`, ...)."""
     if cloud not in CLOUDS:
         raise InvalidArgs("cloud", cloud, "must be one of " + ", ".join(CLOUDS))
-    known = {f"{NAMESPACE}:{k}" for k in (*SECTIONS, "owner", "costCenter", "tags")}
+    known = {f"{NAMESPACE}:{k}" for k in (*SECTIONS, "owner", "costCenter", "tags", "policy")}
     for key, value in values.items():
         if key.startswith(f"{NAMESPACE}:") and key not in known:
             raise InvalidArgs(key, value, "unknown key; known keys: " + ", ".join(sorted(known)))
@@ -167,8 +170,19 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
     for name, raw in ((n, values.get(f"{NAMESPACE}:{n}")) for n in SECTIONS):
         if raw is not None and not isinstance(raw, Mapping):
             raise InvalidArgs(f"{NAMESPACE}:{name}", raw, "must be an object")
+    raw_policy = values.get(f"{NAMESPACE}:policy")
+    if raw_policy is not None and not isinstance(raw_policy, Mapping):
+        raise InvalidArgs(f"{NAMESPACE}:policy", raw_policy, "must be an object")
+    policy = build_args(PolicyArgs, raw_policy or {}, f"{NAMESPACE}:policy")
     project_id = values.get("gcp:project") if cloud == "gcp" else None
-    return PlatformConfig(cloud=cloud, region=region, tags=tags, project_id=project_id, **sections)  # type: ignore[arg-type]
+    return PlatformConfig(
+        cloud=cloud,
+        region=region,
+        tags=tags,
+        project_id=project_id,
+        policy=policy,
+        **sections,  # type: ignore[arg-type]
+    )
 
 
 def load(cloud: str) -> PlatformConfig:
@@ -228,6 +242,7 @@ def reference_markdown() -> str:
 
     for name, cls in SECTIONS.items():
         walk(cls, f"{NAMESPACE}:{name}")
+    walk(PolicyArgs, f"{NAMESPACE}:policy")
     return "\n".join(rows) + "\n"
 
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_aws.apigatewayv2 as apigatewayv2
 import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.iam as iam
 import pulumi_aws.lambda_ as lambda_
+import pulumi_aws.s3 as s3
+import pulumi_aws.signer as signer
 
 from components import aws_policy as pol
 from components.api_frontend.spec import HANDLERS, OUTPUTS, ApiAuth, ApiFrontendArgs
 from components.api_frontend.spec import ApiFrontend as Concept
+from components.data_lake.aws import harden, lifecycle, lifecycle_rule, tls_only_policy
 from components.model_endpoint.aws import ModelEndpoint
 from components.naming import physical_name
 from components.observability.aws import Observability
@@ -28,6 +31,8 @@ APP_DIR = (
     Path(__file__).resolve().parents[2] / "app"
 )  # the repository's app/ package, shipped as app/ in the zip
 STAGE = "$default"
+SIGNING_PLATFORM = "AWSLambda-SHA384-ECDSA"  # the Signer platform Lambda verifies
+OLD_CODE_DAYS = 30  # superseded code versions (unsigned and signed zips) are kept a month for rollbacks
 ENDPOINT_MAX_ATTEMPTS = "2"  # one retry: a second timeout means the fallback answers
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -59,6 +64,18 @@ def app_archive() -> pulumi.AssetArchive:
 
 
 @dataclass(frozen=True)
+class SignedCode:
+    """The code-signing pieces (tricloud:api.aws.code_signing): a versioned code bucket, the Signer profile and
+    job that sign each zip, and the Lambda configuration that refuses anything else."""
+
+    bucket: s3.Bucket
+    unsigned: s3.BucketObjectv2
+    profile: signer.SigningProfile
+    job: signer.SigningJob
+    config: lambda_.CodeSigningConfig
+
+
+@dataclass(frozen=True)
 class ApiFrontendNative:
     role: iam.Role
     function: lambda_.Function
@@ -71,6 +88,7 @@ class ApiFrontendNative:
     permission: lambda_.Permission
     authorizer: apigatewayv2.Authorizer | None
     alarms: list[cloudwatch.MetricAlarm]
+    signed_code: SignedCode | None = None
 
 
 class ApiFrontend(pulumi.ComponentResource):
@@ -102,6 +120,9 @@ class ApiFrontend(pulumi.ComponentResource):
             f"{name}-function-logs",
             name=f"/aws/lambda/{fn_name}",
             retention_in_days=args.log_retention_days,
+            # Log lines carry request fields: encrypted with the lake key, whose policy admits this account's
+            # CloudWatch Logs. Costs only KMS requests, which CloudWatch Logs batches per data key.
+            kms_key_id=endpoint.encryption_key_arn,
             tags=tags,
             opts=child,
         )
@@ -132,13 +153,26 @@ class ApiFrontend(pulumi.ComponentResource):
             ],
             parent=self,
         )
+        signed = (
+            self._signed_code(name, ctx, tags, endpoint.encryption_key_arn) if args.aws.code_signing else None
+        )
+        code: dict[str, Any] = (
+            {"code": app_archive()}
+            if signed is None
+            else {
+                # The job's output, not the upload: Lambda (Enforce) rejects any zip Signer did not sign.
+                "s3_bucket": signed.job.signed_objects.apply(lambda objs: _signed(objs, "bucket")),
+                "s3_key": signed.job.signed_objects.apply(lambda objs: _signed(objs, "key")),
+                "code_signing_config_arn": signed.config.arn,
+            }
+        )
         function = lambda_.Function(
             f"{name}-function",
             name=fn_name,
             runtime="python3.12",
             handler=HANDLERS["aws"],
             role=role.arn,
-            code=app_archive(),
+            **code,
             architectures=["arm64"],  # pure Python: Graviton is ~20% cheaper per GB-second
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
@@ -223,6 +257,7 @@ class ApiFrontend(pulumi.ComponentResource):
             f"{name}-access-logs",
             name=f"/aws/apigateway/{api_name}",
             retention_in_days=args.log_retention_days,
+            kms_key_id=endpoint.encryption_key_arn,  # caller IPs and identities: encrypted like the function logs
             tags=tags,
             opts=child,
         )
@@ -267,5 +302,67 @@ class ApiFrontend(pulumi.ComponentResource):
             permission=permission,
             authorizer=authorizer,
             alarms=alarms,
+            signed_code=signed,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
+
+    def _signed_code(
+        self, name: str, ctx: pol.AwsContext, tags: dict[str, str], key_arn: pulumi.Input[str]
+    ) -> SignedCode:
+        """Upload the zip to a versioned code bucket, sign it with AWS Signer, and enforce signatures."""
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = s3.Bucket(
+            f"{name}-code",
+            bucket=pulumi.Output.all(ctx.account_id, ctx.region).apply(
+                lambda ar: physical_name("aws:s3_bucket", project, stack, "api-code", ar[0], ar[1])
+            ),
+            force_destroy=True,  # only build outputs of this repository: a destroy may take them
+            tags=tags,
+            opts=child,
+        )
+        # Signer reads a specific object version: the source bucket must be versioned.
+        pab = harden(self, f"{name}-code", bucket, sse={"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
+                     versioning=True)  # fmt: skip
+        lifecycle(self, f"{name}-code", bucket, [lifecycle_rule("old-code", noncurrent_days=OLD_CODE_DAYS)])
+        tls_only_policy(self, f"{name}-code", bucket, pab)
+        unsigned = s3.BucketObjectv2(
+            f"{name}-code-unsigned",
+            bucket=bucket.id,
+            key="unsigned/function.zip",
+            source=app_archive(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
+        )
+        profile = signer.SigningProfile(
+            f"{name}-signing-profile",
+            # Signer profiles are never deleted, only canceled, and a canceled name cannot be reused: a prefix.
+            name_prefix=physical_name("aws:signer_profile", project, stack, "api") + "_",
+            platform_id=SIGNING_PLATFORM,
+            tags=tags,
+            opts=child,
+        )
+        job = signer.SigningJob(
+            f"{name}-signing-job",
+            profile_name=profile.name,
+            source={"s3": {"bucket": bucket.id, "key": unsigned.key, "version": unsigned.version_id}},
+            destination={"s3": {"bucket": bucket.id, "prefix": "signed/"}},
+            ignore_signing_job_failure=False,  # a failed signature fails the deploy
+            opts=child,
+        )
+        config = lambda_.CodeSigningConfig(
+            f"{name}-code-signing",
+            description=f"{project}-{stack} API function: only code signed by this stack's profile",
+            allowed_publishers={"signing_profile_version_arns": [profile.version_arn]},
+            policies={"untrusted_artifact_on_deployment": "Enforce"},
+            tags=tags,
+            opts=child,
+        )
+        return SignedCode(bucket=bucket, unsigned=unsigned, profile=profile, job=job, config=config)
+
+
+def _signed(objects: Any, field: str) -> str | None:
+    """`bucket` or `key` of a signing job's signed object (None until the job ran, e.g. in a preview)."""
+    for obj in objects or []:
+        for location in getattr(obj, "s3s", None) or []:
+            return getattr(location, field, None)
+    return None

@@ -6,7 +6,7 @@ GCP: Cloud Functions gen2 + API Gateway. Routes: `POST /predict` (authorised) an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from components.errors import LOG_RETENTION_DAYS, in_range, matches, one_of, require
@@ -32,6 +32,13 @@ OUTPUTS = ("api_url", "function_name")
 
 
 @dataclass(frozen=True, kw_only=True)
+class AwsApiOptions(Args):
+    # Off by default: signing needs a versioned code bucket and an AWS Signer job per deploy, and the deploy
+    # identity must be allowed to run it (docs/security.md). Signer itself is free.
+    code_signing: bool = False  # Lambda runs only code signed by this stack's Signer profile (Enforce)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ApiFrontendArgs(Args):
     auth: ApiAuth = ApiAuth.PLATFORM  # callers must authenticate: predictions cost money and reveal the model
     jwt_issuer: str | None = None  # https issuer URL; required when auth is jwt
@@ -46,6 +53,7 @@ class ApiFrontendArgs(Args):
     tracing: bool = True  # X-Ray / App Insights / Cloud Trace spans per request
     fallback_enabled: bool = True  # an estimate with "fallback": true beats a 5xx for a learner's demo
     cors_origins: tuple[str, ...] = ()  # no browser origin may call the API unless listed
+    aws: AwsApiOptions = field(default_factory=AwsApiOptions)
 
     def validate(self) -> None:
         one_of("auth", self.auth, tuple(ApiAuth))

@@ -91,19 +91,21 @@ class DataLake(pulumi.ComponentResource):
         )
         # S3 server access logging cannot deliver to an SSE-KMS bucket: the log bucket uses SSE-S3.
         # Versioned like the zones: audit logs must survive an overwrite or a delete for their retention.
-        pab = self._harden(f"{name}-logs", log_bucket, sse={"sse_algorithm": "AES256"}, versioning=True)
-        self._lifecycle(
+        pab = harden(self, f"{name}-logs", log_bucket, sse={"sse_algorithm": "AES256"}, versioning=True)
+        lifecycle(
+            self,
             f"{name}-logs",
             log_bucket,
             [
-                self._base_rule(
+                lifecycle_rule(
                     "expire-logs",
                     expiry_days=LOG_RETENTION_DAYS,
                     noncurrent_days=args.noncurrent_version_expiry_days,
                 )
             ],
         )
-        log_policy = self._policy(
+        log_policy = tls_only_policy(
+            self,
             f"{name}-logs",
             log_bucket,
             pab,
@@ -128,27 +130,28 @@ class DataLake(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            pab = self._harden(
+            pab = harden(
+                self,
                 f"{name}-{zone.value}",
                 b,
                 sse={"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
                 versioning=args.versioning,
             )
             rules = [
-                self._base_rule(
+                lifecycle_rule(
                     "noncurrent-and-multipart", noncurrent_days=args.noncurrent_version_expiry_days
                 )
             ]
             if zone is Zone.RAW:
                 rules.append(
-                    self._base_rule(
+                    lifecycle_rule(
                         "raw-cold",
                         cold_after_days=args.raw_cold_after_days,
                         expiry_days=args.raw_expiry_days,
                     )
                 )
-            self._lifecycle(f"{name}-{zone.value}", b, rules)
-            self._policy(f"{name}-{zone.value}", b, pab)
+            lifecycle(self, f"{name}-{zone.value}", b, rules)
+            tls_only_policy(self, f"{name}-{zone.value}", b, pab)
             if args.access_logging:
                 s3.BucketLogging(
                     f"{name}-{zone.value}-logging",
@@ -309,10 +312,11 @@ class DataLake(pulumi.ComponentResource):
             pol.kms_use_statement(self.key_arn, encrypt=False),
         ]
 
-    def write_statements(self, zone: Zone, prefix: str = "") -> list[pol.Statement]:
+    def write_statements(self, zone: Zone, prefix: str = "", *, delete: bool = False) -> list[pol.Statement]:
+        actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
         return [
             pol.statement(
-                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                [*actions, "s3:DeleteObject"] if delete else actions,
                 [self.object_arn(zone, prefix)],
                 sid=f"Write{zone.value.title()}",
             ),
@@ -327,10 +331,18 @@ class DataLake(pulumi.ComponentResource):
         return self._grant("read", role, zone, prefix, self.read_statements(zone, prefix), parent)
 
     def grant_write(
-        self, role: iam.Role, *, zone: Zone, prefix: str = "", parent: pulumi.Resource | None = None
+        self,
+        role: iam.Role,
+        *,
+        zone: Zone,
+        prefix: str = "",
+        delete: bool = False,
+        parent: pulumi.Resource | None = None,
     ) -> iam.RolePolicy:
-        """Inline policy: put objects under one zone prefix (no delete), encrypt with the lake key."""
-        return self._grant("write", role, zone, prefix, self.write_statements(zone, prefix), parent)
+        """Inline policy: put objects under one zone prefix (delete only if asked), encrypt with the lake key."""
+        return self._grant(
+            "write", role, zone, prefix, self.write_statements(zone, prefix, delete=delete), parent
+        )
 
     def _grant(
         self,
@@ -371,99 +383,108 @@ class DataLake(pulumi.ComponentResource):
             ]
         )
 
-    def _harden(
-        self,
-        name: str,
-        bucket: s3.Bucket,
-        *,
-        sse: s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict,
-        versioning: bool,
-    ) -> s3.BucketPublicAccessBlock:
-        child = pulumi.ResourceOptions(parent=self)
-        s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-sse",
-            bucket=bucket.id,
-            rules=[
-                # Bucket keys cut KMS request cost (and throttling) by ~99% for busy buckets.
-                {
-                    "apply_server_side_encryption_by_default": sse,
-                    "bucket_key_enabled": sse["sse_algorithm"] != "AES256",
-                }
-            ],
-            opts=child,
-        )
-        s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled" if versioning else "Suspended"},
-            opts=child,
-        )
-        pab = s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            # All four flags: no ACL or policy can ever make lake data public.
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # disables ACLs: access is policy-only
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
-        )
-        return pab
 
-    def _policy(
-        self,
-        name: str,
-        bucket: s3.Bucket,
-        pab: s3.BucketPublicAccessBlock,
-        extra: list[dict] | None = None,
-    ) -> s3.BucketPolicy:
-        deny_plain_http = {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-        return s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=bucket.id,
-            policy=pol.document([deny_plain_http, *(extra or [])]),
-            # Applying a policy while the public access block is being set races; order them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
-        )
+# --- a hardened bucket: shared by the lake's zones and any other bucket of the AWS components ------------------
 
-    @staticmethod
-    def _base_rule(
-        rule_id: str,
-        *,
-        noncurrent_days: int | None = None,
-        cold_after_days: int | None = None,
-        expiry_days: int | None = None,
-    ) -> s3.BucketLifecycleConfigurationRuleArgsDict:
-        rule: s3.BucketLifecycleConfigurationRuleArgsDict = {
-            "id": rule_id,
-            "status": "Enabled",
-            "filter": {"prefix": ""},
-            "abort_incomplete_multipart_upload": {"days_after_initiation": MULTIPART_ABORT_DAYS},
-        }
-        if noncurrent_days is not None:
-            rule["noncurrent_version_expiration"] = {"noncurrent_days": noncurrent_days}
-        if cold_after_days is not None:
-            rule["transitions"] = [{"days": cold_after_days, "storage_class": "STANDARD_IA"}]
-        if expiry_days is not None:
-            rule["expiration"] = {"days": expiry_days}
-        return rule
 
-    def _lifecycle(
-        self, name: str, bucket: s3.Bucket, rules: list[s3.BucketLifecycleConfigurationRuleArgsDict]
-    ) -> s3.BucketLifecycleConfiguration:
-        return s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=pulumi.ResourceOptions(parent=self)
-        )
+def harden(
+    parent: pulumi.Resource,
+    name: str,
+    bucket: s3.Bucket,
+    *,
+    sse: s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict,
+    versioning: bool,
+) -> s3.BucketPublicAccessBlock:
+    child = pulumi.ResourceOptions(parent=parent)
+    s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-sse",
+        bucket=bucket.id,
+        rules=[
+            # Bucket keys cut KMS request cost (and throttling) by ~99% for busy buckets.
+            {
+                "apply_server_side_encryption_by_default": sse,
+                "bucket_key_enabled": sse["sse_algorithm"] != "AES256",
+            }
+        ],
+        opts=child,
+    )
+    s3.BucketVersioning(
+        f"{name}-versioning",
+        bucket=bucket.id,
+        versioning_configuration={"status": "Enabled" if versioning else "Suspended"},
+        opts=child,
+    )
+    pab = s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        # All four flags: no ACL or policy can ever make lake data public.
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule={"object_ownership": "BucketOwnerEnforced"},  # disables ACLs: access is policy-only
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[pab]),
+    )
+    return pab
+
+
+def tls_only_policy(
+    parent: pulumi.Resource,
+    name: str,
+    bucket: s3.Bucket,
+    pab: s3.BucketPublicAccessBlock,
+    extra: list[dict] | None = None,
+) -> s3.BucketPolicy:
+    deny_plain_http = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return s3.BucketPolicy(
+        f"{name}-policy",
+        bucket=bucket.id,
+        policy=pol.document([deny_plain_http, *(extra or [])]),
+        # Applying a policy while the public access block is being set races; order them.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[pab]),
+    )
+
+
+def lifecycle_rule(
+    rule_id: str,
+    *,
+    noncurrent_days: int | None = None,
+    cold_after_days: int | None = None,
+    expiry_days: int | None = None,
+) -> s3.BucketLifecycleConfigurationRuleArgsDict:
+    rule: s3.BucketLifecycleConfigurationRuleArgsDict = {
+        "id": rule_id,
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": MULTIPART_ABORT_DAYS},
+    }
+    if noncurrent_days is not None:
+        rule["noncurrent_version_expiration"] = {"noncurrent_days": noncurrent_days}
+    if cold_after_days is not None:
+        rule["transitions"] = [{"days": cold_after_days, "storage_class": "STANDARD_IA"}]
+    if expiry_days is not None:
+        rule["expiration"] = {"days": expiry_days}
+    return rule
+
+
+def lifecycle(
+    parent: pulumi.Resource,
+    name: str,
+    bucket: s3.Bucket,
+    rules: list[s3.BucketLifecycleConfigurationRuleArgsDict],
+) -> s3.BucketLifecycleConfiguration:
+    return s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=pulumi.ResourceOptions(parent=parent)
+    )

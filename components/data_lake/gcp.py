@@ -246,6 +246,12 @@ class DataLake(pulumi.ComponentResource):
             self.grant_key(f"{name}-key-bq-agent", bq_agent.email.apply(lambda e: f"serviceAccount:{e}")),
         )
 
+        noncurrent = storage.BucketLifecycleRuleArgs(
+            action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
+            condition=storage.BucketLifecycleRuleConditionArgs(
+                days_since_noncurrent_time=args.noncurrent_version_expiry_days, with_state="ARCHIVED"
+            ),
+        )
         log_bucket = None
         if args.access_logging:
             log_bucket = secure_bucket(
@@ -254,13 +260,16 @@ class DataLake(pulumi.ComponentResource):
                 parent=self,
                 labels=labels,
                 key=self._key,
-                versioning=False,  # logs are write-once; versions would only add cost
+                # Audit logs must survive an overwrite or a delete for their retention, as on AWS; logs are
+                # write-once, so versions only appear when someone tampers (or the year-end expiry deletes).
+                versioning=args.versioning,
                 force_destroy=args.force_destroy,
                 lifecycle_rules=[
                     storage.BucketLifecycleRuleArgs(
                         action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
                         condition=storage.BucketLifecycleRuleConditionArgs(age=ACCESS_LOG_RETENTION_DAYS),
-                    )
+                    ),
+                    noncurrent,
                 ],
                 depends_on=[*grants, services["storage.googleapis.com"]],
             )
@@ -273,12 +282,6 @@ class DataLake(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        noncurrent = storage.BucketLifecycleRuleArgs(
-            action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
-            condition=storage.BucketLifecycleRuleConditionArgs(
-                days_since_noncurrent_time=args.noncurrent_version_expiry_days, with_state="ARCHIVED"
-            ),
-        )
         raw_rules = [
             noncurrent,
             storage.BucketLifecycleRuleArgs(

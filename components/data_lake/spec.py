@@ -41,7 +41,7 @@ class DataLakeArgs(Args):
     raw_expiry_days: int | None = None  # None keeps raw data forever (reprocessing needs it)
     access_logging: bool = True  # who read what, for audits
     force_destroy: bool = False  # a destroy must not delete data unless asked to
-    key_rotation_days: int = 365  # yearly rotation of the customer-managed key
+    key_rotation_days: int = 90  # at most 90 days (CIS GCP 1.10); every cloud's key service accepts 90
     azure: AzureLakeOptions = field(default_factory=AzureLakeOptions)
 
     def validate(self) -> None:

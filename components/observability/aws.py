@@ -25,6 +25,7 @@ from components.observability.spec import Observability as Concept
 from components.tags import component_tags
 
 US_PER_MS = 1000  # SageMaker reports ModelLatency in microseconds
+KEY_ROTATION_DAYS = 90  # the platform's rotation bound (aws-kms-key-rotation, CIS); KMS accepts 90-2560
 
 
 class Rule(NamedTuple):
@@ -67,6 +68,7 @@ class Observability(pulumi.ComponentResource):
             f"{name}-key",
             description=f"{self._project}-{self._stack} alert topic",
             enable_key_rotation=True,  # limits what one key version protects
+            rotation_period_in_days=KEY_ROTATION_DAYS,
             deletion_window_in_days=30,  # a mistaken delete can be cancelled
             # CloudWatch must encrypt what it publishes; an AWS-managed SNS key cannot grant it that.
             policy=pol.document(

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import pulumi
+import pulumi_gcp.kms as kms
 import pulumi_gcp.monitoring as monitoring
 import pulumi_gcp.organizations as organizations
+import pulumi_gcp.projects as projects
 import pulumi_gcp.pubsub as pubsub
 
-from components.data_lake.gcp import base_name, enable_services
+from components.data_lake.gcp import KEY_ROLE, base_name, enable_services, region
 from components.observability.spec import OUTPUTS, ObservabilityArgs
 from components.observability.spec import Observability as Concept
 from components.tags import component_tags
@@ -25,10 +27,12 @@ CLOUD = "gcp"
 ENDPOINT_RESOURCE = 'resource.type = "aiplatform.googleapis.com/Endpoint"'
 FUNCTION_RESOURCE = 'resource.type = "cloud_run_revision"'
 GATEWAY_RESOURCE = 'resource.type = "apigateway.googleapis.com/Gateway"'
+KEY_ROTATION_DAYS = 90  # the platform's rotation bound (gcp-kms-rotation, CIS GCP 1.10)
 
 
 @dataclass(frozen=True)
 class ObservabilityNative:
+    key: kms.CryptoKey
     topic: pubsub.Topic
     channels: tuple[monitoring.NotificationChannel, ...]
     dashboard: monitoring.Dashboard
@@ -52,16 +56,49 @@ class Observability(pulumi.ComponentResource):
         self._args = args
         self._labels = component_tags(CLOUD, Concept.name, args.tags)
         self._prefix = base_name("gcp:generic", "")
-        services = enable_services(self, name, ("monitoring.googleapis.com", "pubsub.googleapis.com"))
+        services = enable_services(
+            self, name, ("monitoring.googleapis.com", "pubsub.googleapis.com", "cloudkms.googleapis.com")
+        )
         after_apis = pulumi.ResourceOptions(parent=self, depends_on=list(services.values()))
+        here = region()
 
+        # Alert texts name resources and values: the topic is encrypted with its own key (this component is
+        # created before the lake, like the SNS topic's key on AWS). One more key version costs ~0.06 USD/month.
+        key_ring = kms.KeyRing(
+            f"{name}-keyring", name=base_name("gcp:generic", "alerts"), location=here, opts=after_apis
+        )
+        key = kms.CryptoKey(
+            f"{name}-key",
+            name="alerts",
+            key_ring=key_ring.id,
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=f"{KEY_ROTATION_DAYS * 86400}s",
+            labels=self._labels,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The Pub/Sub service agent encrypts on the topic's behalf; ServiceIdentity makes sure it exists.
+        pubsub_agent = projects.ServiceIdentity(
+            f"{name}-agent-pubsub",
+            service="pubsub.googleapis.com",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[services["pubsub.googleapis.com"]]),
+        )
+        key_grant = kms.CryptoKeyIAMMember(
+            f"{name}-key-pubsub-agent",
+            crypto_key_id=key.id,
+            role=KEY_ROLE,
+            member=pubsub_agent.member,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # A topic channel always exists (like an SNS topic): chat-ops or paging tools subscribe to it later.
         topic = pubsub.Topic(
             f"{name}-alerts",
             name=base_name("gcp:generic", "alerts"),
             message_retention_duration=f"{7 * 86400}s",  # a week to replay alerts a subscriber missed
+            kms_key_name=key.id,
+            # Messages are stored only where the (regional) key lives; for an Indian deployment, in India.
+            message_storage_policy=pubsub.TopicMessageStoragePolicyArgs(allowed_persistence_regions=[here]),
             labels=self._labels,
-            opts=after_apis,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*services.values(), key_grant]),
         )
         channels = [
             monitoring.NotificationChannel(
@@ -104,7 +141,7 @@ class Observability(pulumi.ComponentResource):
             dashboard_json=json.dumps(self._dashboard_json(), sort_keys=True),
             opts=after_apis,
         )
-        self.native = ObservabilityNative(topic=topic, channels=tuple(channels), dashboard=dashboard)
+        self.native = ObservabilityNative(key=key, topic=topic, channels=tuple(channels), dashboard=dashboard)
         # The e-mail channel when there is one, else the topic channel.
         self.alerts_channel = channels[-1].name
         self.dashboard = dashboard.id

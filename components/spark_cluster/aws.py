@@ -76,10 +76,13 @@ class SparkCluster(pulumi.ComponentResource):
             ctx=ctx,
             tags=tags,
             parent=self,
-            description="Spark jobs: read raw, write curated, write Spark logs",
+            description="Spark jobs: read raw, overwrite curated, write Spark logs",
         )
         lake.grant_read(job_role, zone=Zone.RAW, parent=self)
-        lake.grant_write(job_role, zone=Zone.CURATED, parent=self)
+        # Spark over s3a with mode("overwrite") lists, reads and deletes under the output path and commits by
+        # copy + delete: PutObject alone fails on a real account with AccessDenied (DESIGN.md section 8).
+        lake.grant_read(job_role, zone=Zone.CURATED, parent=self)
+        lake.grant_write(job_role, zone=Zone.CURATED, delete=True, parent=self)
         lake.grant_write(job_role, zone=Zone.ARTIFACTS, prefix=LOGS_PREFIX, parent=self)
 
         if serverless:

@@ -126,6 +126,16 @@ class SparkCluster(pulumi.ComponentResource):
             ip_cidr_range=SUBNET_CIDR,
             # No public IPs on executors: Private Google Access is how they reach GCS and BigQuery.
             private_ip_google_access=True,
+            # Who talked to whom, for incident response (gcp-subnet-flow-logs): CIS GCP 3.8's settings.
+            log_config=(
+                compute.SubnetworkLogConfigArgs(
+                    aggregation_interval="INTERVAL_5_SEC",
+                    flow_sampling=args.gcp.flow_log_sampling_percent / 100,
+                    metadata="INCLUDE_ALL_METADATA",
+                )
+                if args.gcp.flow_log_sampling_percent
+                else None
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Spark drivers and executors talk to each other on any port; nothing outside the subnet may connect.

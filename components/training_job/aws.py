@@ -72,8 +72,8 @@ class TrainingJob(pulumi.ComponentResource):
             name=physical_name("aws:generic", project, stack).lower(),
             image_scanning_configuration={"scan_on_push": True},  # known CVEs are reported before a deploy
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": lake.key_arn}],
-            # Mutable: the CD workflow moves `latest`; deployed models pin the image digest in their artifact.
-            image_tag_mutability="MUTABLE",
+            # A pushed tag always names the same image (aws-ecr-immutable-tags): push a new tag per build.
+            image_tag_mutability="IMMUTABLE",
             force_delete=False,  # a destroy must not silently delete images still referenced by endpoints
             tags=tags,
             opts=child,

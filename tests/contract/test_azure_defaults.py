@@ -116,7 +116,7 @@ def test_every_storage_account_is_tls12_https_private_and_keyless(inv: Inventory
 def test_lake_key_rotates_and_only_the_account_identity_may_use_it(inv: Inventory) -> None:
     key = one(inv, "keyvault:Key", "lake-key")["inputs"]["properties"]
     rotate = [a for a in key["rotationPolicy"]["lifetimeActions"] if a["action"]["type"] == "rotate"]
-    assert rotate == [{"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P365D"}}]
+    assert rotate == [{"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]
     assert key["keyOps"] == ["wrapKey", "unwrapKey"]
     grant = one(inv, "authorization:RoleAssignment", "lake-key-user")["inputs"]
     assert grant["roleDefinitionId"].endswith(ROLES["Key Vault Crypto Service Encryption User"])

@@ -36,7 +36,7 @@ def test_zone_buckets_use_sse_kms_with_the_lake_key_and_bucket_keys(mocks: Recor
         )
         assert logs.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
         key = mocks.one("aws:kms/key:Key", "lake-key").inputs
-        assert key["enableKeyRotation"] is True and key["rotationPeriodInDays"] == 365
+        assert key["enableKeyRotation"] is True and key["rotationPeriodInDays"] == 90
 
     return settled(check)
 

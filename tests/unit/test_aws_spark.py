@@ -50,6 +50,13 @@ def test_job_role_reads_raw_writes_curated_and_logs_only(mocks: RecordingMocks):
         s3 = {(a, r) for a, r in pairs if a.startswith("s3:")}
         assert ("s3:GetObject", bucket_arn("raw") + "/*") in s3
         assert ("s3:PutObject", bucket_arn("curated") + "/*") in s3
+        # mode("overwrite") over s3a lists, reads and deletes under the output path (DESIGN.md section 8)
+        assert ("s3:ListBucket", bucket_arn("curated")) in s3
+        assert {
+            ("s3:GetObject", bucket_arn("curated") + "/*"),
+            ("s3:DeleteObject", bucket_arn("curated") + "/*"),
+        } <= s3
+        assert {r for a, r in s3 if a == "s3:DeleteObject"} == {bucket_arn("curated") + "/*"}
         assert ("s3:PutObject", bucket_arn("artifacts") + "/spark-logs/*") in s3
         allowed = {bucket_arn(z) for z in ("raw", "curated")} | {
             bucket_arn("raw") + "/*",
