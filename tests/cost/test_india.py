@@ -91,7 +91,9 @@ GCP_LEARNER = {  # asia-south1: storage per GiB; Cloud Run Tier 2 with its free 
     ("lake-dataset", "BigQuery active storage"): 0.0,  # 1 GB inside 10 GiB free
     ("lake-dataset", "BigQuery on-demand queries"): 0.0,  # 0.01 TB inside 1 TiB free
     ("lake-key", "KMS key version"): 0.06,
-    ("lake-key", "KMS operations"): 5000 * 0.000003,
+    ("lake-key", "KMS operations"): 2500 * 0.000003,  # 5,000 operations split over 2 keys
+    ("observability-key", "KMS key version"): 0.06,  # the alert topic's own key (CMEK)
+    ("observability-key", "KMS operations"): 2500 * 0.000003,
     **{(f"observability-{a}", "alert conditions"): 1.5 for a in GCP_ALERTS},
     ("observability-alerts", "Pub/Sub throughput"): 0.0,  # 50 x 2 KB, inside 10 GiB free
     **_gcs(raw=5, curated=2, artifacts=1, other=0.5),
@@ -110,7 +112,8 @@ GCP_PRODUCTION = {
     ("training-registry", "image storage"): (10 * GIB - 0.5) * 0.10,
     ("lake-dataset", "BigQuery active storage"): (1500 * GIB - 10) * 0.023,
     ("lake-dataset", "BigQuery on-demand queries"): (10e12 / 2**40 - 1) * 7.50,
-    ("lake-key", "KMS operations"): 5e6 * 0.000003,
+    ("lake-key", "KMS operations"): 2.5e6 * 0.000003,  # 5M operations split over 2 keys
+    ("observability-key", "KMS operations"): 2.5e6 * 0.000003,
     **_gcs(raw=5000, curated=2000, artifacts=500, other=10),
     ("observability", "log ingestion"): (300 * GIB - 50) * 0.50,
     ("spark", "Spark batch DCU-hours"): (0.6 * 16 + 0.1 * 64) * 300 * 0.072071,  # 16 vCPU / 64 GB, like AWS
@@ -174,9 +177,10 @@ def test_india_learner_totals_by_hand(catalog: Catalog) -> None:
     # aws: $0.0105 API + $0.2125 S3 + $0.088 Glue + $2 KMS keys + $0.636272 EMR + $0.242 training
     assert est["aws"].total_usd == pytest.approx(3.189272)
     assert est["aws"].idle_usd == 2.0 and est["aws"].idle_prices_not_found == 6  # dashboard + 5 alarms
-    # gcp: $7.50 alerts + $0.06 + $0.015 KMS + $1.729704 Spark + 9.5 GB (8.8477 GiB) x $0.023 storage
-    assert est["gcp"].total_usd == pytest.approx(7.5 + 0.075 + 1.729704 + 9.5 * GIB * 0.023)
-    assert est["gcp"].idle_usd == pytest.approx(7.56)
+    # gcp: $7.50 alerts + 2 x $0.06 key versions + $0.015 KMS operations + $1.729704 Spark
+    #      + 9.5 GB (8.8477 GiB) x $0.023 storage
+    assert est["gcp"].total_usd == pytest.approx(7.5 + 0.135 + 1.729704 + 9.5 * GIB * 0.023)
+    assert est["gcp"].idle_usd == pytest.approx(7.62)
 
 
 @pytest.mark.parametrize("profile_name", ["learner", "production"])
@@ -202,8 +206,8 @@ def test_india_learner_summary_says_what_dominates(catalog: Catalog) -> None:
         list(estimates.values()), profile=load_profile("learner"), catalog=catalog, region_set="india"
     )
     gcp = next(x for x in report["summary"]["lines"] if x.startswith("gcp"))
-    # alert conditions: 5 x $1.50 = $7.50 of $9.508198 priced = 78.9%
-    assert "alert conditions (5 resources): 79% of the priced part" in gcp
-    assert gcp.startswith("gcp (asia-south1): at least $9.51 a month (at least $7.56 idle")
+    # alert conditions: 5 x $1.50 = $7.50 of $9.568198 priced = 78.4%
+    assert "alert conditions (5 resources): 78% of the priced part" in gcp
+    assert gcp.startswith("gcp (asia-south1): at least $9.57 a month (at least $7.62 idle")
     aws = next(x for x in report["summary"]["lines"] if x.startswith("aws"))
     assert "KMS key (2 resources): 63% of the priced part" in aws  # $2.00 of $3.189272
