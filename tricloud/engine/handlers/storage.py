@@ -84,6 +84,10 @@ class Bucket(Handler):
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("s3").head_bucket(Bucket=e.id))
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        e = Entry(self.type, r.name, r.physical("bucket"), {}, "")
+        return [e] if self.exists(ctx, e) else []
+
 
 class BucketSetting(PutHandler):
     """A per-bucket setting whose id is the bucket name."""
@@ -246,6 +250,22 @@ class KmsKey(Handler):
             return False
         return meta.get("KeyState") != "PendingDeletion"
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        """Key ids are generated: a key is the stack's when its description and tags are the program's."""
+        kms, out = ctx.client("kms"), []
+        want = {t["TagKey"]: t["TagValue"] for t in tag_list(r.get("tags"), "TagKey", "TagValue")}
+        for page in kms.get_paginator("list_keys").paginate():
+            for k in page["Keys"]:
+                meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+                if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") == "PendingDeletion":
+                    continue
+                if meta.get("Description", "") != r.get("description", ""):
+                    continue
+                tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=k["KeyId"])["Tags"]}
+                if tags == want:
+                    out.append(Entry(self.type, r.name, k["KeyId"], {"deletionWindowInDays": 7}, ""))
+        return out
+
 
 @register("aws:kms/alias:Alias", "kms")
 class KmsAlias(Handler):
@@ -266,3 +286,7 @@ class KmsAlias(Handler):
 
     def delete(self, ctx: Ctx, e: Entry) -> None:
         ignore_gone(lambda: ctx.client("kms").delete_alias(AliasName=e.id))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        aliases = ctx.client("kms").get_paginator("list_aliases").paginate()
+        return any(a["AliasName"] == e.id for page in aliases for a in page["Aliases"])
