@@ -111,6 +111,20 @@ def jsonable(inputs: Any) -> Any:
     return inputs
 
 
+def _quiet_unretrieved_futures() -> None:
+    """After a failed resource every later registration fails too, and asyncio would print each one's traceback
+    ("Future exception was never retrieved": thousands of lines). The first error is what the caller gets."""
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    loop = _ensure_event_loop()
+
+    def handler(loop: Any, context: dict[str, Any]) -> None:
+        if "never retrieved" not in str(context.get("message", "")):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
 class EngineMocks(RecordingMocks):
     """The recording mocks with `create` answered by the emulator."""
 
@@ -236,8 +250,10 @@ class Engine:
         self.deferred: list[Entry] = []
         self.mocks = EngineMocks(self)
         self.aborted = False
+        self.first_error: BaseException | None = None
         self._inflight = 0
         self._idle = threading.Condition(self._lock)
+        _quiet_unretrieved_futures()
         try:
             outputs = run_program(self.cloud, self.stack, self.mocks, config=self.config)
         except BaseException:
@@ -247,6 +263,8 @@ class Engine:
                 self.aborted = True
                 self._idle.wait_for(lambda: self._inflight == 0, timeout=120)
             _discard_failed_run()
+            if self.first_error is not None:
+                raise self.first_error from None  # the cause, not an "aborted" of a later resource
             raise
         # Resources the program no longer registers, then the old halves of create-before-delete replacements.
         gone = [e for e in self.state.ordered() if e.key not in self.seen]
@@ -311,6 +329,13 @@ class Engine:
             self._inflight += 1
         try:
             return self._apply_resource(args)
+        except BaseException as exc:
+            # The SDK registers the rest of the program even after one resource failed: stop changing anything.
+            with self._idle:
+                self.aborted = True
+                if self.first_error is None:
+                    self.first_error = exc
+            raise
         finally:
             with self._idle:
                 self._inflight -= 1
@@ -378,7 +403,11 @@ class Engine:
 
     def _create(self, handler: Any, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         try:
-            return handler.create(ctx, r)
+            out = handler.create(ctx, r)
+            if r.adopted:
+                with self._lock:
+                    self.result.recovered.append((r.type, r.name, r.adopted))
+            return out
         except ClientError as exc:
             if not already_exists(exc):
                 raise
