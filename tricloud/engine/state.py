@@ -184,5 +184,7 @@ class State:
 
 def default_path(root: Path, cloud: str, stack: str) -> Path:
     """`.tricloud/<cloud>-<stack>.local.json`, or under TRICLOUD_STATE_DIR (tests and CI keep theirs apart)."""
-    folder = Path(os.environ["TRICLOUD_STATE_DIR"]) if os.environ.get("TRICLOUD_STATE_DIR") else root / STATE_DIR
+    folder = (
+        Path(os.environ["TRICLOUD_STATE_DIR"]) if os.environ.get("TRICLOUD_STATE_DIR") else root / STATE_DIR
+    )
     return folder / f"{cloud}-{stack}.local.json"

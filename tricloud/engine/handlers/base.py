@@ -62,7 +62,8 @@ class Resource:
     inputs: dict[str, Any]
     autoname: str  # what Pulumi's auto-naming would give: <name>-<7 hex>, stable across re-applies
     deviations: list[str] = field(default_factory=list)
-    adopted: str = ""  # set by a create that took over an existing resource instead of making one: what it did
+    # set by a create that took over an existing resource instead of making one: what it did
+    adopted: str = ""
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.inputs.get(key)
