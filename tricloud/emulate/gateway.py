@@ -180,6 +180,7 @@ class LambdaRuntime:
         self.lock = threading.Lock()
         self.idle: list[Worker] = []
         self.busy = 0  # invocations in flight (each holds one environment)
+        self.peak = 0  # the most invocations in flight at once
         self.cold_starts = 0
         self.throttles = 0
         self.task_root = self._extract()
@@ -262,6 +263,7 @@ class LambdaRuntime:
                 self.throttles += 1
                 return "throttled", None
             self.busy += 1
+            self.peak = max(self.peak, self.busy)
             worker = self.idle.pop() if self.idle else None
         init_ms = 0.0
         try:
