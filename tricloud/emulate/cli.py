@@ -72,6 +72,15 @@ def print_notes(title: str, notes: list[str]) -> None:
         err.print(f"[yellow]{title}:[/] {escape(note)}", soft_wrap=True)
 
 
+def _shown(path: Any) -> str:
+    from tricloud.inventory import REPO_ROOT
+
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -307,12 +316,12 @@ def destroy(
         print_notes("stopped/removed (left by an earlier run)", cleaned)
         url = endpoint or state.emulator.get("moto_url")
         if not state.entries and not state.pending and not endpoint:
-            err.print(f"nothing to destroy: {path.relative_to(REPO_ROOT)} has no resources")
+            err.print(f"nothing to destroy: {_shown(path)} has no resources")
             path.unlink(missing_ok=True)
             return
         if not endpoint and (state.emulator.get("in_process") or not url or not reachable(url)):
             err.print(
-                f"[yellow]the emulator of {path.relative_to(REPO_ROOT)} ({url}) is gone, and its "
+                f"[yellow]the emulator of {_shown(path)} ({url}) is gone, and its "
                 f"{len(state.entries)} resources with it: forgetting the state file[/]"
             )
             path.unlink(missing_ok=True)
