@@ -89,12 +89,13 @@ def _register_groups() -> None:
 
     app.add_typer(data_app, name="data", help="Generate the demo data set (Indian house listings).")
     from tricloud.cost.cli import cost_app, pricing_app
-    from tricloud.emulate.cli import destroy, emulate_app
+    from tricloud.emulate.cli import destroy, emulate_app, logs
 
     app.add_typer(cost_app, name="cost")
     app.add_typer(pricing_app, name="pricing")
     app.add_typer(emulate_app, name="emulate")
     app.command("destroy")(destroy)
+    app.command("logs")(logs)
     from tricloud.policy.cli import policy_app
 
     app.add_typer(policy_app, name="policy")

@@ -1,16 +1,57 @@
-"""Shared fixtures: one in-process moto for the session and one expensive end-to-end platform per module."""
+"""Shared fixtures: one in-process moto for the session, one expensive end-to-end platform per module, and fresh
+emulators that are really fresh (moto in its own process: moto's state is process-wide, so a second in-process
+server would see the first one's resources)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tricloud.engine import Emulator, Engine
+from tricloud.engine.emulator import reachable
+from tricloud.engine.leftovers import leftovers
 from tricloud.inventory import stack_config
 
 REGION = stack_config("aws", "dev")["aws:region"]
+
+
+class MotoProcess:
+    """`moto_server` in a child process on a free loopback port; it outlives any process the test kills."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not reachable(self.url):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"moto_server did not start on {self.url}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +65,19 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture()
-def fresh_emulator() -> Iterator[Emulator]:
-    """Its own moto: for lifecycle tests that must see an empty emulator before and after."""
-    emu = Emulator.start(REGION)
+def moto_process() -> Iterator[MotoProcess]:
+    moto = MotoProcess()
+    try:
+        yield moto
+    finally:
+        moto.stop()
+
+
+@pytest.fixture()
+def fresh_emulator(moto_process: MotoProcess) -> Iterator[Emulator]:
+    """Its own moto, in its own process, asserted empty: lifecycle tests see only what they create."""
+    emu = Emulator.start(REGION, endpoint=moto_process.url)
+    assert leftovers(emu) == {}, "a fresh emulator must start empty"
     try:
         yield emu
     finally:

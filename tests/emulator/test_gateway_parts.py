@@ -57,7 +57,7 @@ def test_timeout_kills_the_worker_and_the_next_call_is_a_cold_start(tmp_path: Pa
         kind, warm = rt.invoke({"sleep": 0}, "r2", 3)
         assert warm["body"] == first["body"]  # same process: the handler module was imported once
         assert rt.invoke({"sleep": 5}, "r3", 0.5) == ("timeout", None)
-        assert rt.proc is None
+        assert rt.idle == []  # the timed-out environment was discarded
         kind, cold = rt.invoke({"sleep": 0}, "r4", 3)
         assert kind == "ok" and cold["body"] != first["body"] and rt.cold_starts == 2
     finally:

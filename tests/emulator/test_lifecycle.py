@@ -123,3 +123,37 @@ def test_other_modes_apply_and_destroy(fresh_emulator, tmp_path) -> None:
     assert any("JWT authorizer" in m for _, _, m in res.deviations)
     Engine(fresh_emulator, state_path=state, config=config).destroy()
     assert leftovers(fresh_emulator) == {}
+
+
+def test_every_handled_type_has_a_lister_or_a_documented_cascade() -> None:
+    from tricloud.engine.leftovers import CASCADES, LISTERS
+
+    listed = {lister.type for lister in LISTERS.values()}
+    missing = sorted(t for t in HANDLERS if t not in listed and t not in CASCADES)
+    assert missing == [], f"no leftovers lister and no cascade for {missing}"
+    assert all(owner in listed for owner, _ in CASCADES.values())
+
+
+def test_a_destroy_that_skips_any_listed_type_is_noticed(fresh_emulator, tmp_path, monkeypatch) -> None:
+    """Every mode on (so every type exists), then a destroy whose deletes of the listed types do nothing: each lister
+    must report its kind. A lister that lists nothing, or misses its type, fails here."""
+    from tricloud.engine.leftovers import LISTERS
+    from tricloud.inventory import stack_config
+
+    config = stack_config("aws", "dev")
+    config["tricloud:spark"] = {**config["tricloud:spark"], "mode": "cluster"}
+    config["tricloud:endpoint"] = {**config["tricloud:endpoint"], "mode": "instance"}
+    config["tricloud:observability"] = {
+        **(config.get("tricloud:observability") or {}),
+        "alert_email": "ops@example.com",
+    }
+    state = tmp_path / "s.json"
+    Engine(fresh_emulator, state_path=state, config=config).apply()
+    applied = {e.type for e in Engine(fresh_emulator, state_path=state, config=config).destroy_plan()}
+    for lister in LISTERS.values():
+        monkeypatch.setattr(type(HANDLERS[lister.type]), "delete", lambda self, ctx, e: None)
+    monkeypatch.setattr(Engine, "sweep", lambda self: None)
+    Engine(fresh_emulator, state_path=state, config=config).destroy()
+    left = leftovers(fresh_emulator)
+    assert sorted(k for k, lister in LISTERS.items() if lister.type in applied and k not in left) == []
+    assert len([k for k, lister in LISTERS.items() if lister.type in applied]) >= 25

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
+import urllib.error
 import urllib.request
 
 import boto3
@@ -172,3 +174,116 @@ def test_server_down_gives_flagged_fallback(platform) -> None:
         platform.gateway_url + "/predict", {"instances": [SAMPLE]}, platform.emulator.region
     )
     assert body["fallback"] is False
+
+
+def _runtime_client(platform, key: str, secret: str, token: str | None = None):
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=platform.shim.url,
+        region_name=platform.emulator.region,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def test_runtime_shim_refuses_unsigned_and_wrongly_signed_calls(platform) -> None:
+    body = json.dumps({"instances": [SAMPLE]}).encode()
+    name = platform.outputs["endpoint_name"]
+    with pytest.raises(ClientError) as err:
+        _runtime_client(platform, ACCESS_KEY_ID, "not-the-secret").invoke_endpoint(
+            EndpointName=name, Body=body, ContentType="application/json"
+        )
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError) as err:
+        _runtime_client(platform, "AKIAUNKNOWNKEY000000", "x").invoke_endpoint(
+            EndpointName=name, Body=body, ContentType="application/json"
+        )
+    assert err.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    unsigned = urllib.request.Request(
+        f"{platform.shim.url}/endpoints/{name}/invocations",
+        data=body,
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as http_err:
+        urllib.request.urlopen(unsigned, timeout=10)
+    assert http_err.value.code == 403
+
+
+def test_lambda_runs_with_its_roles_credentials_not_the_root_keys(platform) -> None:
+    role = next(fn.role for fn in (r.function for r in platform.gateway.routes))
+    creds = platform.credentials_for(role)
+    assert creds["AWS_ACCESS_KEY_ID"] != ACCESS_KEY_ID and creds["AWS_SESSION_TOKEN"]
+    ok = _runtime_client(
+        platform, creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], creds["AWS_SESSION_TOKEN"]
+    ).invoke_endpoint(
+        EndpointName=platform.outputs["endpoint_name"],
+        Body=json.dumps({"instances": [SAMPLE]}).encode(),
+        ContentType="application/json",
+    )
+    assert json.loads(ok["Body"].read())["predictions"][0] > 0
+    with pytest.raises(ClientError):  # the same key without its session token is refused
+        _runtime_client(platform, creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"]).invoke_endpoint(
+            EndpointName=platform.outputs["endpoint_name"], Body=b"{}", ContentType="application/json"
+        )
+
+
+def test_audit_lines_reach_the_log_group_and_the_log_file(platform) -> None:
+    status, body = signed_request(
+        platform.gateway_url + "/predict", {"instances": [SAMPLE]}, platform.emulator.region
+    )
+    assert status == 200
+    rid = body["request_id"]
+    fn = platform.outputs["function_name"]
+    deadline = time.monotonic() + 10
+    text = ""
+    while time.monotonic() < deadline and rid not in text:
+        text = platform.gateway.log_files[fn].read_text()
+        time.sleep(0.2)
+    audit = [ln for ln in text.splitlines() if '"event":"prediction"' in ln and rid in ln]
+    assert audit, text[-2000:]
+    logs = platform.emulator.client("logs")
+    group = next(r.function.log_group for r in platform.gateway.routes)
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    events = [
+        e["message"]
+        for s in streams
+        for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]
+    ]
+    assert any(rid in m and '"event":"prediction"' in m for m in events), events[-5:]
+
+
+def test_six_concurrent_requests_against_a_frozen_model_all_fall_back_within_the_timeout(platform) -> None:
+    """SIGSTOP freezes the inference server: each request waits for its own endpoint timeout (2 s x 2 attempts) in
+    its own execution environment, side by side (six at once, under the reserved concurrency of 10), and answers the
+    flagged fallback; serialised, they would have queued behind each other."""
+    import os
+    import signal as sig
+    import threading
+
+    assert platform.server is not None
+    os.kill(platform.server.pid, sig.SIGSTOP)
+    answers: list[tuple[int, object, float]] = []
+    started = time.monotonic()
+    try:
+
+        def call() -> None:
+            status, body = signed_request(
+                platform.gateway_url + "/predict", {"instances": [SAMPLE]}, platform.emulator.region
+            )
+            answers.append((status, body, time.monotonic() - started))
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        os.kill(platform.server.pid, sig.SIGCONT)
+    assert len(answers) == 6
+    for status, body, _ in answers:
+        assert status == 200 and body["fallback"] is True, body
+    runtime = next(iter(platform.gateway.runtimes.values()))
+    assert runtime.peak >= 6, f"at most {runtime.peak} invocations ran at once: requests were serialised"

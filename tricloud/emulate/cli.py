@@ -1,9 +1,12 @@
-"""`tricloud emulate aws` and `tricloud destroy aws --local`: the whole platform offline, on loopback.
+"""`tricloud emulate aws`, `tricloud destroy aws --local` and `tricloud logs aws`: the whole platform offline.
 
 Lifecycle: by default the run starts moto in this process, applies the stack, runs data -> Spark -> training ->
 endpoint -> gateway, makes one real prediction, then destroys everything and stops every process it started.
 With `--endpoint URL` (a moto server that outlives the run) the resources and the state file stay, so a later
 `emulate` re-applies incrementally and `destroy --local` removes them.
+
+Every failure a user can meet prints one red line (what failed) and one hint, and exits with status 2; `--debug`
+shows the traceback instead. Another cloud's `emulate <cloud>` command reuses `fail`, `guarded` and `print_notes`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,8 +48,37 @@ class Backend(StrEnum):
 
 
 def fail(problem: str, fix: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {problem}\n[red]->[/] {fix}")
+    first = problem.strip().splitlines()[0] if problem.strip() else "failed"
+    err.print(f"[bold red]error:[/] {escape(first)}", soft_wrap=True)
+    err.print(f"[red]->[/] {escape(fix)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def guarded(debug: bool, fix: str) -> Iterator[None]:
+    """Any exception becomes one red line and exit 2 (the traceback only with --debug)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        fail(f"{type(exc).__name__}: {exc}", fix)
+
+
+def print_notes(title: str, notes: list[str]) -> None:
+    for note in notes:
+        err.print(f"[yellow]{title}:[/] {escape(note)}", soft_wrap=True)
+
+
+def _shown(path: Any) -> str:
+    from tricloud.inventory import REPO_ROOT
+
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _port_free(port: int) -> bool:
@@ -67,6 +101,21 @@ def curl_example(url: str, region: str) -> str:
     )
 
 
+def _deviations(res: Any) -> None:
+    if not res.deviations:
+        return
+    dev = Table(title="where the emulator differs from AWS (recorded in the state file)", show_lines=False)
+    dev.add_column("resource", style="cyan")
+    dev.add_column("deviation", style="yellow")
+    seen: set[str] = set()
+    for typ, name, msg in res.deviations:
+        key = f"{typ.split(':')[-1]}:{msg}"
+        if key not in seen:
+            seen.add(key)
+            dev.add_row(f"{typ.split(':')[-1]} {name}", msg)
+    err.print(dev)
+
+
 @emulate_app.command("aws")
 def emulate_aws(
     stack: str = typer.Option(
@@ -86,11 +135,16 @@ def emulate_aws(
     port: int = typer.Option(0, "--port", help="Gateway port on 127.0.0.1 (0: any free port)."),
     rows: int = typer.Option(5000, "--rows", min=100, max=2_000_000, help="Listings to generate."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard a stale state file left by a crashed run."),
+    apply_only: bool = typer.Option(
+        False, "--apply-only", help="Apply the stack and stop (no data, Spark, training or serving)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of a failure."),
 ) -> None:
     """Apply stacks/aws to emulators and serve predictions end to end: lake, Spark, training, endpoint, API."""
     from tricloud.emulate.platform import Options, Platform, PlatformError
-    from tricloud.engine import Emulator, EmulatorError, StaleState, StateError, UnhandledResourceType
+    from tricloud.emulate.processes import reap
+    from tricloud.engine import Emulator, EmulatorError, StaleState, State, StateError, UnhandledResourceType
     from tricloud.engine.state import default_path
     from tricloud.inventory import REPO_ROOT, stack_config
 
@@ -99,7 +153,7 @@ def emulate_aws(
             f"port {port} on 127.0.0.1 is already in use",
             "pick another with --port, or --port 0 for any free port",
         )
-    if shutil.which("java") is None:
+    if shutil.which("java") is None and not apply_only:
         fail(
             "Java is not installed: the Spark feature job needs a JRE 17",
             "apt-get install openjdk-17-jre-headless",
@@ -110,101 +164,119 @@ def emulate_aws(
         fail(str(exc), "pass --stack with a stack that has stacks/aws/Pulumi.<stack>.yaml")
     state_path = default_path(REPO_ROOT, "aws", stack)
     if fresh:
+        with guarded(debug, f"delete {state_path} by hand"):
+            print_notes("cleaned", reap(State.load(state_path)))
         state_path.unlink(missing_ok=True)
     try:
         emu = Emulator.start(region, endpoint=endpoint, backend=backend.value)
     except EmulatorError as exc:
         fail(str(exc), "start it, or drop --endpoint/--backend to use the in-process moto")
     keep = endpoint is not None
-    platform = Platform(emu, Options(stack=stack, rows=rows, gateway_port=port, state_path=state_path))
-    platform.on_phase = lambda name, detail, secs: err.print(
-        f"[green]✓[/] {name:<17} {secs:6.2f} s  {detail}"
-    )
+    platform: Platform | None = None
     summary: dict[str, Any] = {}
     try:
-        with Progress(
-            TextColumn("[bold]apply[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=err,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("", total=None)
-
-            def on_event(e: Any) -> None:
-                if e.action != "record":
-                    progress.update(
-                        task,
-                        advance=1,
-                        description=f"{e.action} {e.type.split(':')[-1]} {e.name} ({e.seconds * 1000:.0f} ms)",
-                    )
-
-            platform.apply(on_event)
-        res = platform.apply_result
-        assert res is not None
-        if res.deviations:
-            dev = Table(
-                title="where the emulator differs from AWS (recorded in the state file)", show_lines=False
-            )
-            dev.add_column("resource", style="cyan")
-            dev.add_column("deviation", style="yellow")
-            seen: set[str] = set()
-            for typ, name, msg in res.deviations:
-                key = f"{typ.split(':')[-1]}:{msg}"
-                if key not in seen:
-                    seen.add(key)
-                    dev.add_row(f"{typ.split(':')[-1]} {name}", msg)
-            err.print(dev)
-        platform.upload_raw()
-        platform.run_spark()
-        platform.train()
-        platform.serve()
-        platform.start_gateway()
-        body = platform.smoke()
-        url = platform.gateway_url
-        summary = {
-            "api_url": url,
-            "stack_api_url": res.outputs.get("api_url"),
-            "prediction": body,
-            "apply": res.summary(),
-            "timings_seconds": {k: round(v, 3) for k, v in platform.timings.items()},
-            "deviations": [{"type": t, "name": n, "message": m} for t, n, m in res.deviations],
-            "outputs": {k: str(v) for k, v in res.outputs.items()},
-        }
-        err.print(f"\n[bold]API[/] {url}   (stack output api_url: {res.outputs.get('api_url')})")
-        err.print("[bold]try it[/] (POST /predict needs an IAM signature, as on AWS):")
-        err.print(curl_example(url, region), markup=False, highlight=False, soft_wrap=True)
-        err.print(
-            f"[bold]prediction[/] {body['predictions'][0]:,.0f} INR from model {body.get('model_version')}"
-        )
-        if serve:
-            err.print("[dim]serving; Ctrl-C to stop and clean up[/]")
-            stop = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *a: stop.set())
-            with contextlib.suppress(KeyboardInterrupt):
-                stop.wait()
-    except StaleState as exc:
-        fail(str(exc), "or pass --fresh to discard the file")
-    except UnhandledResourceType as exc:
-        fail(str(exc), "the state file keeps what was created; `tricloud destroy aws --local` removes it")
-    except (StateError, PlatformError, EmulatorError) as exc:
-        fail(str(exc), "fix the cause and run again: the state file lets the apply resume")
-    finally:
-        platform.close()
-        if platform.engine is not None and platform.engine.started and not keep:
+        with guarded(debug, "fix the cause and run again: the state file lets the apply resume"):
             try:
-                result = platform.engine.destroy()
-                if result.count("delete"):  # an apply refused before its first resource has nothing to report
-                    err.print(
-                        f"[dim]destroyed {result.count('delete')} resources in {result.seconds:.1f} s[/]"
-                    )
-            except Exception as exc:
-                err.print(f"[red]destroy failed: {exc}[/]")
+                platform = Platform(
+                    emu, Options(stack=stack, rows=rows, gateway_port=port, state_path=state_path)
+                )
+                print_notes("cleaned up after an earlier run", platform.reaped)
+                platform.on_phase = lambda name, detail, secs: err.print(
+                    f"[green]✓[/] {name:<17} {secs:6.2f} s  {escape(detail)}"
+                )
+                summary = _run(platform, region, apply_only=apply_only, serve=serve)
+            except StaleState as exc:
+                fail(str(exc), "or pass --fresh to discard the file")
+            except UnhandledResourceType as exc:
+                fail(
+                    str(exc),
+                    "the state file keeps what was created; `tricloud destroy aws --local` removes it",
+                )
+            except (StateError, PlatformError, EmulatorError) as exc:
+                fail(str(exc), "fix the cause and run again: the state file lets the apply resume")
+    finally:
+        if platform is not None:
+            platform.close()
+            if platform.engine is not None and platform.engine.started and not keep:
+                try:
+                    result = platform.engine.destroy()
+                    if result.count(
+                        "delete"
+                    ):  # an apply refused before its first resource has nothing to report
+                        err.print(
+                            f"[dim]destroyed {result.count('delete')} resources in {result.seconds:.1f} s[/]"
+                        )
+                except Exception as exc:
+                    err.print(f"[red]destroy failed: {escape(str(exc))}[/]")
         emu.stop()
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _run(platform: Any, region: str, *, apply_only: bool, serve: bool) -> dict[str, Any]:
+    with Progress(
+        TextColumn("[bold]apply[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_event(e: Any) -> None:
+            if e.action != "record":
+                progress.update(
+                    task,
+                    advance=1,
+                    description=f"{e.action} {e.type.split(':')[-1]} {e.name} ({e.seconds * 1000:.0f} ms)",
+                )
+
+        if not apply_only:
+            platform.prestart_spark()  # the JVM starts while the stack is applied
+        platform.apply(on_event)
+    res = platform.apply_result
+    assert res is not None
+    print_notes("recovered", [f"{t.split(':')[-1]} {n}: {m}" for t, n, m in res.recovered])
+    _deviations(res)
+    summary: dict[str, Any] = {
+        "apply": res.summary(),
+        "recovered": [{"type": t, "name": n, "message": m} for t, n, m in res.recovered],
+        "deviations": [{"type": t, "name": n, "message": m} for t, n, m in res.deviations],
+        "outputs": {k: str(v) for k, v in res.outputs.items()},
+    }
+    if apply_only:
+        return summary
+    platform.upload_raw()
+    platform.run_spark()
+    platform.train()
+    platform.serve()
+    platform.start_gateway()
+    body = platform.smoke()
+    url = platform.gateway_url
+    summary.update(
+        api_url=url,
+        stack_api_url=res.outputs.get("api_url"),
+        prediction=body,
+        timings_seconds={k: round(v, 3) for k, v in platform.timings.items()},
+        logs={k: str(v) for k, v in platform.gateway.log_files.items()},
+    )
+    err.print(f"\n[bold]API[/] {url}   (stack output api_url: {res.outputs.get('api_url')})")
+    err.print("[bold]try it[/] (POST /predict needs an IAM signature, as on AWS):")
+    err.print(curl_example(url, region), markup=False, highlight=False, soft_wrap=True)
+    err.print(f"[bold]prediction[/] {body['predictions'][0]:,.0f} INR from model {body.get('model_version')}")
+    for fn, path in platform.gateway.log_files.items():
+        err.print(
+            f"[bold]logs[/] of {fn} (audit lines, errors): {path}  (`tricloud logs aws`)", soft_wrap=True
+        )
+    if serve:
+        err.print("[dim]serving; Ctrl-C to stop and clean up[/]")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *a: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return summary
 
 
 def destroy(
@@ -214,8 +286,11 @@ def destroy(
     endpoint: str | None = typer.Option(
         None, "--endpoint", help="Override the emulator URL recorded in the state."
     ),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of a failure."),
 ) -> None:
-    """Delete an emulated deployment in reverse dependency order and check the emulator is empty."""
+    """Delete an emulated deployment in reverse dependency order, what a killed run left (processes, folders,
+    half-made resources), and what carries the stack's names or tags; then check the emulator is empty."""
+    from tricloud.emulate.processes import reap
     from tricloud.engine import Emulator, EmulatorError, Engine, State
     from tricloud.engine.emulator import reachable
     from tricloud.engine.leftovers import leftovers
@@ -230,19 +305,27 @@ def destroy(
             "a real deployment is destroyed with `pulumi destroy` in stacks/aws",
         )
     path = default_path(REPO_ROOT, cloud, stack)
-    state = State.load(path)
-    if not state.entries:
-        err.print(f"nothing to destroy: {path.relative_to(REPO_ROOT)} has no resources")
-        path.unlink(missing_ok=True)
-        return
-    url = endpoint or state.emulator.get("moto_url")
-    if state.emulator.get("in_process") or not url or not reachable(url):
-        err.print(
-            f"[yellow]the emulator of {path.relative_to(REPO_ROOT)} ({url}) is gone, and its "
-            f"{len(state.entries)} resources with it: forgetting the state file[/]"
-        )
-        path.unlink()
-        return
+    with guarded(debug, f"the state file {path} may be damaged: look at it, or delete it"):
+        state = State.load(path)
+        cleaned = reap(state)
+        if state.run.get("pid") and not cleaned and (state.processes or state.workdirs):
+            fail(
+                f"stack {stack!r} is in use by a running tricloud process (pid {state.run['pid']})",
+                "stop it first (Ctrl-C in its terminal)",
+            )
+        print_notes("stopped/removed (left by an earlier run)", cleaned)
+        url = endpoint or state.emulator.get("moto_url")
+        if not state.entries and not state.pending and not endpoint:
+            err.print(f"nothing to destroy: {_shown(path)} has no resources")
+            path.unlink(missing_ok=True)
+            return
+        if not endpoint and (state.emulator.get("in_process") or not url or not reachable(url)):
+            err.print(
+                f"[yellow]the emulator of {_shown(path)} ({url}) is gone, and its "
+                f"{len(state.entries)} resources with it: forgetting the state file[/]"
+            )
+            path.unlink(missing_ok=True)
+            return
     try:
         emu = Emulator.start(
             state.emulator.get("region", "ap-south-1"),
@@ -252,14 +335,44 @@ def destroy(
         )
     except EmulatorError as exc:
         fail(str(exc), "start the emulator the state was written for, or delete the state file")
-    with emu:
+    with emu, guarded(debug, "run it again: a destroy resumes where it stopped"):
         result = Engine(emu, stack=stack, state_path=path).destroy()
         left = leftovers(emu)
+    print_notes("removed", [f"{t.split(':')[-1]} {n}: {m}" for t, n, m in result.recovered])
     err.print(f"[green]destroyed {result.count('delete')} resources in {result.seconds:.1f} s[/]")
     if left:
-        err.print(f"[yellow]still in the emulator (not created by this stack?): {json.dumps(left)}[/]")
+        err.print(
+            f"[yellow]still in the emulator (not this stack's): {escape(json.dumps(left))}[/]", soft_wrap=True
+        )
     else:
         err.print("the emulator is empty (buckets, roles, keys, functions, endpoints, apps, apis, alarms...)")
+
+
+def logs(
+    cloud: str = typer.Argument(..., help="aws"),
+    stack: str = typer.Option("dev", "--stack", "-s"),
+    lines: int = typer.Option(50, "--lines", "-n", min=1, help="How many of the last lines to print."),
+    audit_only: bool = typer.Option(
+        False, "--audit", help="Only the handler's audit lines (one per prediction)."
+    ),
+) -> None:
+    """Print the emulated functions' logs (handler audit lines, errors, START/END/REPORT) of the last run."""
+    from tricloud.engine.state import default_path
+    from tricloud.inventory import REPO_ROOT
+
+    if cloud != "aws":
+        fail(f"cloud = {cloud!r}: only aws runs functions offline", "use `tricloud logs aws`")
+    folder = default_path(REPO_ROOT, cloud, stack).parent / "logs" / f"{cloud}-{stack}"
+    files = sorted(folder.glob("*.log")) if folder.is_dir() else []
+    if not files:
+        fail(f"no function logs under {folder}", "run `tricloud emulate aws` first")
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace").splitlines()
+        if audit_only:
+            text = [ln for ln in text if '"event":"prediction"' in ln]
+        err.print(f"[bold]{f.stem}[/] ({f})", soft_wrap=True)
+        for ln in text[-lines:]:
+            out.print(ln, markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - `python -m tricloud.emulate.cli` for development

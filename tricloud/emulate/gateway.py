@@ -1,25 +1,30 @@
-"""A local API Gateway HTTP API: routes read from the applied Api/Route/Integration, each Lambda in its own worker.
+"""A local API Gateway HTTP API: routes read from the applied Api/Route/Integration, each Lambda in its own workers.
 
 Requests become payload-v2 events; `AWS_IAM` routes verify SigV4 against the emulator's keys; the stage's default
-throttling is enforced with a token bucket; the function's timeout, environment and memory come from the function
-as the emulator holds it. Errors have API Gateway's shapes: 403/404/429 `{"message": ...}`, a function error 500
-`{"message": "Internal Server Error"}`, an integration timeout 503 `{"message": "Service Unavailable"}`.
+throttling is enforced with a token bucket; the function's timeout, environment, memory, reserved concurrency and
+role come from the function as the emulator holds it, and it runs with its role's credentials (STS AssumeRole), not
+the emulator's root keys. Errors have API Gateway's shapes, `{"message": ...}`: 403/404/429, a throttled Lambda
+(reserved concurrency reached) 500 "Internal Server Error", a function error or timeout 502 "Internal Server Error"
+(AWS Lambda developer guide, "Handling Lambda errors with an API Gateway API"), an integration timeout 503
+"Service Unavailable". The handler's log lines and START/END/REPORT go to the function's log group and to a file.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
+import math
 import os
 import select
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +32,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tricloud.emulate import sigv4
 from tricloud.emulate.loopback import LoopbackServer
+from tricloud.emulate.processes import Tracker
 from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Emulator
 from tricloud.engine.handlers.api import code_path
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload limit
+# Without reserved concurrency a function may use the account's pool (1,000 on AWS); locally that is capped here.
+UNRESERVED_CONCURRENCY = 10
 
 
 class GatewayError(Exception):
@@ -47,6 +55,8 @@ class FunctionSpec:
     env: dict[str, str]
     code_zip: Path
     log_group: str
+    role: str = ""
+    reserved_concurrency: int | None = None
 
 
 @dataclass
@@ -80,17 +90,101 @@ class TokenBucket:
             return False
 
 
-class LambdaRuntime:
-    """One worker process per function (concurrency 1): started on first use, killed on timeout."""
+class LogSink:
+    """A function's log lines: appended to a file the learner can read and shipped to its CloudWatch log group,
+    one stream per execution environment (`YYYY/MM/DD/[$LATEST]<id>`), as Lambda names them."""
 
-    def __init__(self, fn: FunctionSpec, base_env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, fn: FunctionSpec, logs: Any | None, folder: Path) -> None:
+        self.fn, self.logs = fn, logs
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{fn.name}.log"
+        self.file = self.path.open("a", encoding="utf-8", buffering=1)
+        self.lock = threading.Lock()
+        self.batches: dict[str, list[dict[str, Any]]] = {}
+        self.created: set[str] = set()
+        self.warned = False
+
+    def stream_name(self) -> str:
+        return f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+
+    def write(self, stream: str, text: str) -> None:
+        now = int(time.time() * 1000)
+        with self.lock:
+            self.file.write(text.replace("\r", "\n") + "\n")
+            self.batches.setdefault(stream, []).append({"timestamp": now, "message": text})
+
+    def flush(self) -> None:
+        with self.lock:
+            batches, self.batches = self.batches, {}
+        if self.logs is None:
+            return
+        for stream, events in batches.items():
+            try:
+                if stream not in self.created:
+                    with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
+                        self.logs.create_log_stream(logGroupName=self.fn.log_group, logStreamName=stream)
+                    self.created.add(stream)
+                self.logs.put_log_events(
+                    logGroupName=self.fn.log_group, logStreamName=stream, logEvents=events
+                )
+            except (
+                Exception
+            ) as exc:  # the log group is the stack's: a missing one is reported once, not fatal
+                if not self.warned:
+                    self.warned = True
+                    self.file.write(f"[tricloud] cannot ship logs to {self.fn.log_group}: {exc}\n")
+
+    def close(self) -> None:
+        self.flush()
+        self.file.close()
+
+
+class Worker:
+    """One execution environment: a process that imported the handler, serving one invocation at a time."""
+
+    def __init__(self, proc: subprocess.Popen[str], stream: str) -> None:
+        self.proc, self.stream = proc, stream
+        self.started = time.monotonic()
+
+    def readline(self, timeout: float) -> str | None:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        return self.proc.stdout.readline() or None
+
+
+class LambdaRuntime:
+    """Execution environments of one function, as Lambda runs them: up to `concurrency` invocations at once, each
+    in its own worker (started on demand, kept warm, reused); one more is throttled at once, never queued. The
+    function's timeout counts from the start of the invocation; a timed-out worker is discarded."""
+
+    INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase (the handler's import)
+
+    def __init__(
+        self,
+        fn: FunctionSpec,
+        base_env: dict[str, str] | Callable[[], dict[str, str]],
+        workdir: Path,
+        *,
+        concurrency: int = 1,
+        tracker: Tracker | None = None,
+        logs: Any | None = None,
+        logs_dir: Path | None = None,
+    ) -> None:
         self.fn = fn
         self.base_env = base_env
         self.workdir = workdir
-        self.proc: subprocess.Popen[str] | None = None
+        self.concurrency = max(0, concurrency)
+        self.tracker = tracker or Tracker(None)
         self.lock = threading.Lock()
+        self.idle: list[Worker] = []
+        self.busy = 0  # invocations in flight (each holds one environment)
+        self.peak = 0  # the most invocations in flight at once
         self.cold_starts = 0
+        self.throttles = 0
         self.task_root = self._extract()
+        self.sink = LogSink(fn, logs, logs_dir or workdir / "logs")
 
     def _extract(self) -> Path:
         root = self.workdir / f"task-{self.fn.name}"
@@ -99,11 +193,12 @@ class LambdaRuntime:
                 zf.extractall(root)
         return root
 
-    def _start(self) -> None:
+    def _env(self) -> dict[str, str]:
+        base = self.base_env() if callable(self.base_env) else self.base_env
         fn = self.fn
-        env = {
+        return {
             **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")},
-            **self.base_env,
+            **base,
             **fn.env,
             "_HANDLER": fn.handler,
             "LAMBDA_TASK_ROOT": str(self.task_root),
@@ -115,55 +210,114 @@ class LambdaRuntime:
             "TRICLOUD_FUNCTION_ARN": fn.arn,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        self.proc = subprocess.Popen(
+
+    def _start(self) -> Worker:
+        stream = self.sink.stream_name()
+        proc = self.tracker.popen(
+            f"lambda worker {self.fn.name}",
             [sys.executable, "-m", "tricloud.emulate.lambda_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL if not os.environ.get("TRICLOUD_LAMBDA_LOGS") else None,
+            stderr=subprocess.PIPE,
             cwd=self.task_root,
-            env=env,
+            env={**self._env(), "AWS_LAMBDA_LOG_STREAM_NAME": stream},
             text=True,
         )
-        self.cold_starts += 1
-        line = self._readline(max(self.fn.timeout_s, 10.0))
+        worker = Worker(proc, stream)
+        threading.Thread(target=self._pump, args=(worker,), daemon=True).start()
+        with self.lock:
+            self.cold_starts += 1
+        line = worker.readline(self.INIT_TIMEOUT_S)
         if line is None or "ready" not in json.loads(line):
-            self.stop()
-            raise GatewayError(f"function {self.fn.name}: cold start failed: {line!r}")
+            self._discard(worker)
+            raise GatewayError(f"function {self.fn.name}: init failed: {line!r}")
+        return worker
 
-    def _readline(self, timeout: float) -> str | None:
-        assert self.proc is not None and self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            return None
-        return self.proc.stdout.readline() or None
+    def _pump(self, worker: Worker) -> None:
+        assert worker.proc.stderr is not None
+        for line in worker.proc.stderr:
+            self.sink.write(worker.stream, line.rstrip("\n"))
+
+    def _discard(self, worker: Worker) -> None:
+        self.tracker.stop(worker.proc, grace_s=0)
+
+    def warm(self) -> None:
+        with self.lock:
+            if self.idle or self.busy or not self.concurrency:
+                return
+            self.busy += 1
+        try:
+            worker = self._start()
+        except BaseException:
+            with self.lock:
+                self.busy -= 1
+            raise
+        with self.lock:
+            self.busy -= 1
+            self.idle.append(worker)
 
     def invoke(self, event: dict[str, Any], request_id: str, timeout_s: float) -> tuple[str, Any]:
-        """("ok", result) | ("error", {errorType, errorMessage}) | ("timeout", None)."""
+        """("ok", result) | ("error", {errorType, errorMessage}) | ("timeout", None) | ("throttled", None)."""
         with self.lock:
-            if self.proc is None or self.proc.poll() is not None:
-                self._start()
-            assert self.proc is not None and self.proc.stdin is not None
+            if self.busy >= self.concurrency:
+                self.throttles += 1
+                return "throttled", None
+            self.busy += 1
+            self.peak = max(self.peak, self.busy)
+            worker = self.idle.pop() if self.idle else None
+        init_ms = 0.0
+        try:
+            if worker is None or worker.proc.poll() is not None:
+                t0 = time.monotonic()
+                worker = self._start()
+                init_ms = (time.monotonic() - t0) * 1000
+            started = time.monotonic()
             deadline_ms = int((time.time() + self.fn.timeout_s) * 1000)
-            self.proc.stdin.write(
+            self.sink.write(worker.stream, f"START RequestId: {request_id} Version: $LATEST")
+            assert worker.proc.stdin is not None
+            worker.proc.stdin.write(
                 json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms}) + "\n"
             )
-            self.proc.stdin.flush()
-            line = self._readline(timeout_s)
+            worker.proc.stdin.flush()
+            line = worker.readline(timeout_s)
+            ms = (time.monotonic() - started) * 1000
             if line is None:
                 # As Lambda does on a timeout: the environment is discarded; the next call is a cold start.
-                self.stop()
+                self._discard(worker)
+                self.sink.write(
+                    worker.stream, f"{_stamp()} {request_id} Task timed out after {timeout_s:.2f} seconds"
+                )
+                worker = None
                 return "timeout", None
+            self.sink.write(worker.stream, f"END RequestId: {request_id}")
+            report = (
+                f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms"
+            )
+            report += f"\tMemory Size: {self.fn.memory_mb} MB"
+            if init_ms:
+                report += f"\tInit Duration: {init_ms:.2f} ms"
+            self.sink.write(worker.stream, report)
             reply = json.loads(line)
             if "error" in reply:
                 return "error", reply["error"]
             return "ok", reply["result"]
+        finally:
+            with self.lock:
+                self.busy -= 1
+                if worker is not None and worker.proc.poll() is None:
+                    self.idle.append(worker)
+            self.sink.flush()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait(timeout=5)
-            self.proc = None
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for worker in idle:
+            self._discard(worker)
+        self.sink.close()
+
+
+def _stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[RouteSpec], dict[str, Any]]:
@@ -202,6 +356,10 @@ def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[Rout
                 log_group=conf.get("LoggingConfig", {}).get(
                     "LogGroup", f"/aws/lambda/{conf['FunctionName']}"
                 ),
+                role=conf.get("Role", ""),
+                reserved_concurrency=lam.get_function_concurrency(FunctionName=conf["FunctionName"]).get(
+                    "ReservedConcurrentExecutions"
+                ),
             )
         method, _, path = route["RouteKey"].partition(" ")
         routes.append(
@@ -224,10 +382,15 @@ class Gateway:
         api_id: str,
         *,
         code_store: Path,
-        function_env: dict[str, str],
+        function_env: Callable[[FunctionSpec], dict[str, str]],
+        workdir: Path,
+        logs_dir: Path,
         port: int = 0,
         throttle: bool = True,
+        tracker: Tracker | None = None,
     ) -> None:
+        """`function_env(fn)` gives a function's environment (endpoints, its role's credentials) at each cold
+        start; workers live under `workdir`, logs go to `logs_dir/<function>.log` and the log group."""
         self.emu = emu
         self.api_id = api_id
         self.account = emu.account_id()
@@ -241,10 +404,21 @@ class Gateway:
             if throttle and settings.get("ThrottlingRateLimit")
             else None
         )
-        self.tmp = tempfile.TemporaryDirectory(prefix="tricloud-lambda-")
-        self.runtimes = {
-            r.function.arn: LambdaRuntime(r.function, function_env, Path(self.tmp.name)) for r in self.routes
-        }
+        self.runtimes: dict[str, LambdaRuntime] = {}
+        for r in self.routes:
+            fn = r.function
+            if fn.arn not in self.runtimes:
+                self.runtimes[fn.arn] = LambdaRuntime(
+                    fn,
+                    lambda fn=fn: function_env(fn),
+                    workdir,
+                    concurrency=UNRESERVED_CONCURRENCY
+                    if fn.reserved_concurrency is None
+                    else fn.reserved_concurrency,
+                    tracker=tracker,
+                    logs=emu.client("logs"),
+                    logs_dir=logs_dir,
+                )
         self.keys = {ACCESS_KEY_ID: SECRET_ACCESS_KEY}
         self.http = LoopbackServer(self.handle, max_body_bytes=MAX_BODY_BYTES, port=port)
 
@@ -258,15 +432,16 @@ class Gateway:
 
     def warm(self) -> None:
         for rt in self.runtimes.values():
-            with rt.lock:
-                if rt.proc is None:
-                    rt._start()
+            rt.warm()
+
+    @property
+    def log_files(self) -> dict[str, Path]:
+        return {rt.fn.name: rt.sink.path for rt in self.runtimes.values()}
 
     def close(self) -> None:
         self.http.close()
         for rt in self.runtimes.values():
             rt.stop()
-        self.tmp.cleanup()
 
     # --- request handling ---
 
@@ -309,14 +484,19 @@ class Gateway:
         try:
             kind, result = runtime.invoke(event, request_id, timeout)
         except GatewayError:
-            return message(500, "Internal Server Error")
+            return message(502, "Internal Server Error")  # the function could not start (init failed)
+        if kind == "throttled":
+            return message(500, "Internal Server Error")  # Lambda refused the invocation (429 to API Gateway)
         if kind == "timeout":
             if route.integration_timeout_s <= route.function.timeout_s:
                 return message(503, "Service Unavailable")  # what HTTP APIs answer on an integration timeout
-            return message(500, "Internal Server Error")
+            return message(502, "Internal Server Error")
         if kind == "error":
-            return message(500, "Internal Server Error")
-        return self._response(result, base)
+            return message(502, "Internal Server Error")
+        try:
+            return self._response(result, base)
+        except (TypeError, ValueError):
+            return message(502, "Internal Server Error")  # a malformed proxy response
 
     def _event(
         self,

@@ -1,18 +1,24 @@
 """One Lambda execution environment: `python -m tricloud.emulate.lambda_worker` (started by the local gateway).
 
 Imports the function's handler once (the cold start), then answers invocations read as JSON lines on stdin with
-JSON lines on the original stdout. The handler's own prints go to stderr, as Lambda sends them to its logs.
+JSON lines on the original stdout. As in the Lambda Python runtime, the root logger has a handler that writes
+`[LEVEL]\t<time>\t<request id>\t<message>` lines, and the handler's prints are log lines too: both go to stderr,
+which the gateway ships to the function's log group and log file.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
+import logging
 import os
 import sys
 import time
 import traceback
 from typing import Any
+
+_request_id = ""
 
 
 class Context:
@@ -34,25 +40,49 @@ class Context:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
+class LambdaFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        text = f"[{record.levelname}]\t{stamp}\t{_request_id}\t{record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text.replace(
+            "\n", "\r"
+        )  # one log event per record, as Lambda keeps multi-line records together
+
+
+def install_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LambdaFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper())
+
+
 def main() -> int:
+    global _request_id
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr  # handler prints are logs, not protocol
+    install_logging()
     module_name, _, func_name = os.environ["_HANDLER"].rpartition(".")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
     except Exception as exc:
+        traceback.print_exc()
         out.write(json.dumps({"init_error": f"Runtime.ImportModuleError: {exc}"}) + "\n")
         return 1
     out.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         msg = json.loads(line)
+        _request_id = msg["request_id"]
         reply: dict[str, Any]
         try:
             result = handler(msg["event"], Context(msg["request_id"], msg["deadline_ms"]))
             reply = {"result": result}
         except Exception as exc:
-            traceback.print_exc()
+            logging.getLogger().error("%s: %s", type(exc).__name__, exc, exc_info=True)
             reply = {"error": {"errorType": type(exc).__name__, "errorMessage": str(exc)}}
+        sys.stderr.flush()
         out.write(json.dumps(reply, default=str) + "\n")
     return 0
 

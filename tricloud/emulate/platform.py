@@ -2,7 +2,9 @@
 SageMaker contract, the inference server, the sagemaker-runtime shim and the local API gateway.
 
 Every location comes from the applied resources (stack outputs and what the emulator holds), never from constants,
-so the run exercises the same wiring a cloud deploy would. `Platform.close()` stops every process it started, by PID.
+so the run exercises the same wiring a cloud deploy would. Every process is started through a `Tracker` (it dies
+with this process, and its PID is in the state file); `Platform.close()` stops them and removes the run's folder.
+Workloads run with their own role's credentials (`Platform.credentials_for`), never the emulator's root keys.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,10 +26,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tricloud.emulate.gateway import Gateway
+from tricloud.emulate import sigv4
+from tricloud.emulate.gateway import FunctionSpec, Gateway
+from tricloud.emulate.processes import Tracker, reap
 from tricloud.emulate.runtime import RuntimeShim
 from tricloud.emulate.tls import TlsProxy
 from tricloud.engine import Emulator, Engine, Result
+from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 RAW_KEY = "listings/listings.csv"
 CURATED_PREFIX = "listings/"
@@ -85,7 +89,62 @@ class Platform:
     server_url: str = ""
     shim: RuntimeShim | None = None
     gateway: Gateway | None = None
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tricloud-emulate-")))
+    tracker: Tracker | None = None
+    workdir: Path = field(default_factory=Path)
+    keys: sigv4.KeyStore = field(default_factory=sigv4.KeyStore)
+    reaped: list[str] = field(default_factory=list)  # what a killed earlier run had left, cleaned at start
+    _spark: subprocess.Popen[str] | None = None
+    _spark_log: Path | None = None
+    _proxy: TlsProxy | None = None
+    _credentials: dict[str, tuple[dict[str, str], float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """The engine (and its state file) first: the processes and folders of this run are recorded there."""
+        self.engine = Engine(
+            self.emulator,
+            stack=self.options.stack,
+            state_path=self.options.state_path,
+            config=self.options.config,
+        )
+        state = self.engine.state
+        owner = state.run.get("pid")
+        if owner and owner != os.getpid() and not _dead(state.run):
+            raise PlatformError(
+                f"stack {self.options.stack!r} is in use by another tricloud process (pid {owner}): stop it "
+                f"(Ctrl-C in its terminal) or pass another --stack"
+            )
+        self.reaped = reap(state)
+        self.tracker = Tracker(state)
+        self.workdir = self.tracker.mkdtemp("tricloud-emulate-")
+        self.keys.add(ACCESS_KEY_ID, SECRET_ACCESS_KEY)  # the learner's (root) keys, as in the curl example
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.engine.state_path.parent / "logs" / f"{self.engine.cloud}-{self.options.stack}"
+
+    def credentials_for(self, role_arn: str) -> dict[str, str]:
+        """The `AWS_*` credentials of a workload running as `role_arn`: STS AssumeRole on the emulator, as Lambda,
+        SageMaker and EMR hand a workload its execution role's session. Cached until 5 minutes before expiry; every
+        key issued is accepted by the local services that verify SigV4 (the runtime shim)."""
+        cached = self._credentials.get(role_arn)
+        if cached and cached[1] - time.time() > 300:
+            return cached[0]
+        session = f"tricloud-{role_arn.rsplit('/', 1)[-1]}"[:64]
+        creds = self.emulator.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)[
+            "Credentials"
+        ]
+        env = {
+            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"],
+        }
+        self.keys.add(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        self._credentials[role_arn] = (env, creds["Expiration"].timestamp())
+        return env
+
+    def workload_env(self, role_arn: str) -> dict[str, str]:
+        """The emulator's endpoints and the role's credentials: what a workload's process gets."""
+        return {**self.emulator.env(), **self.credentials_for(role_arn)}
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[dict[str, Any]]:
@@ -107,14 +166,11 @@ class Platform:
     def apply(
         self, on_event: Callable[..., None] | None = None, before_change: Callable[..., None] | None = None
     ) -> Result:
-        self.engine = Engine(
-            self.emulator,
-            stack=self.options.stack,
-            state_path=self.options.state_path,
-            config=self.options.config,
-            on_event=on_event,
-            before_change=before_change,
-        )
+        assert self.engine is not None
+        if on_event is not None:
+            self.engine.on_event = on_event
+        if before_change is not None:
+            self.engine.before_change = before_change
         started = time.perf_counter()
         self.apply_result = self.engine.apply()
         self.outputs = self.apply_result.outputs
@@ -140,6 +196,38 @@ class Platform:
             info["uri"] = uri
         return uri
 
+    def prestart_spark(self) -> None:
+        """Start the Spark driver (JVM, s3a jars, session) now; `run_spark` hands it the job later."""
+        if self._spark is not None or (shutil.which("java") is None and not os.environ.get("JAVA_HOME")):
+            return
+        assert self.tracker is not None
+        s3_url = urlsplit(self.emulator.url_for("s3"))
+        self._proxy = TlsProxy((s3_url.hostname or "127.0.0.1", int(s3_url.port or 80)), self.workdir / "tls")
+        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in keys},
+            **{
+                k: v for k, v in self.emulator.env().items() if k not in keys
+            },  # the job role's come with the job
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "TRICLOUD_SPARK_LOCAL_DIR": str(self.workdir / "spark-local"),
+            "PYSPARK_PYTHON": sys.executable,
+            "TRICLOUD_S3A_ENDPOINT": self._proxy.url,
+            "TRICLOUD_JAVA_OPTIONS": self._proxy.java_options(),
+        }
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._spark_log = self.logs_dir / "spark.log"
+        self._spark = self.tracker.popen(
+            "spark job",
+            [sys.executable, "-m", "tricloud.emulate.spark_submit", "--wait"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._spark_log.open("w"),
+            text=True,
+        )
+
     def run_spark(self) -> dict[str, Any]:
         if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
             raise PlatformError(
@@ -154,45 +242,35 @@ class Platform:
             output = f"s3a://{curated_bucket}/{curated_prefix}{CURATED_PREFIX}{run}/"
             quarantine = f"s3a://{curated_bucket}/{curated_prefix}{QUARANTINE_PREFIX}{run}/"
             job_run = self._record_job_run(raw, output, quarantine)
-            s3_url = urlsplit(self.emulator.url_for("s3"))
-            proxy = TlsProxy((s3_url.hostname or "127.0.0.1", int(s3_url.port or 80)), self.workdir / "tls")
-            env = {
-                **os.environ,
-                **self.emulator.env(),
-                "SPARK_LOCAL_IP": "127.0.0.1",
-                "PYSPARK_PYTHON": sys.executable,
-                "TRICLOUD_S3A_ENDPOINT": proxy.url,
-                "TRICLOUD_JAVA_OPTIONS": proxy.java_options(),
+            self.prestart_spark()
+            assert self._spark is not None and self.tracker is not None
+            job = {
+                "input": raw,
+                "output": output,
+                "quarantine": quarantine,
+                "env": self.credentials_for(self.outputs["spark_job_role"]),
             }
+            proc, self._spark = self._spark, None
             try:
-                proc = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tricloud.emulate.spark_submit",
-                        "--input",
-                        raw,
-                        "--output",
-                        output,
-                        "--quarantine",
-                        quarantine,
-                    ],
-                    cwd=REPO_ROOT,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                )
+                stdout, _ = proc.communicate(json.dumps(job) + "\n", timeout=600)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, _ = proc.communicate()
             finally:
-                proxy.close()
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("TRICLOUD_COUNTS ")), None)
+                self.tracker.forget(proc)
+                if self._proxy is not None:
+                    self._proxy.close()
+                    self._proxy = None
+            line = next((ln for ln in stdout.splitlines() if ln.startswith("TRICLOUD_COUNTS ")), None)
             if proc.returncode != 0 or line is None:
-                tail = "\n".join(
-                    [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith(("\tat ", "\t..."))][
-                        -12:
-                    ]
+                log = self._spark_log.read_text(errors="replace").splitlines() if self._spark_log else []
+                last = next(
+                    (ln for ln in reversed(log) if ln.strip() and not ln.startswith(("\tat ", "\t..."))), ""
                 )
-                raise PlatformError(f"spark: the feature job failed (exit {proc.returncode}):\n{tail}")
+                raise PlatformError(
+                    f"spark: the feature job failed (exit {proc.returncode}): {last.strip()[:300]} "
+                    f"(whole log: {self._spark_log})"
+                )
             counts = json.loads(line.removeprefix("TRICLOUD_COUNTS "))
             info.update(counts=counts, output=output, job_run=job_run)
             info["summary"] = (
@@ -252,20 +330,16 @@ class Platform:
             model_dir, out_dir = root / "model", root / "output" / "data"
             env = {
                 **os.environ,
-                **self.emulator.env(),
+                **self.workload_env(self.outputs["training_role"]),
                 "SM_CHANNEL_TRAIN": str(channel),
                 "SM_MODEL_DIR": str(model_dir),
                 "SM_OUTPUT_DATA_DIR": str(out_dir),
                 "SM_HPS": json.dumps(self._hyperparameters()),
                 "TRICLOUD_SM_ROOT": str(root),
             }
-            proc = subprocess.run(
-                [sys.executable, "-m", "app.train"],
-                cwd=REPO_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
+            assert self.tracker is not None
+            proc = self.tracker.run(
+                "training job", [sys.executable, "-m", "app.train"], cwd=REPO_ROOT, env=env, timeout=600
             )
             if proc.returncode != 0:
                 raise PlatformError(
@@ -299,7 +373,7 @@ class Platform:
                 tar.extractall(model_dir, filter="data")
             self.start_server(model_dir)
             account = self.emulator.account_id()
-            self.shim = RuntimeShim(account, self.emulator.region)
+            self.shim = RuntimeShim(account, self.emulator.region, self.keys)
             endpoint = self.outputs["endpoint_name"]
             self.emulator.client("sagemaker").describe_endpoint(EndpointName=endpoint)  # it must exist
             self.shim.route(endpoint, self.server_url)
@@ -309,7 +383,9 @@ class Platform:
 
     def start_server(self, model_dir: Path | None = None) -> None:
         model_dir = model_dir or self.workdir / "serving" / "model"
-        self.server = subprocess.Popen(
+        assert self.tracker is not None
+        self.server = self.tracker.popen(
+            "inference server",
             [
                 sys.executable,
                 "-m",
@@ -342,31 +418,36 @@ class Platform:
         raise PlatformError("serve: the inference server did not report ready within 60 s")
 
     def stop_server(self) -> None:
-        if self.server is not None:
-            if self.server.poll() is None:
-                self.server.terminate()  # SIGTERM: how SageMaker stops a container
-                try:
-                    self.server.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.server.kill()
-                    self.server.wait(timeout=5)
+        if self.server is not None and self.tracker is not None:
+            self.tracker.stop(self.server)  # SIGTERM (how SageMaker stops a container), then SIGKILL
             self.server = None
 
     def start_gateway(self) -> Gateway:
         assert self.engine is not None and self.shim is not None
         with self.phase("gateway") as info:
             api = next(e for e in self.engine.state.ordered() if e.type == "aws:apigatewayv2/api:Api")
-            env = {**self.emulator.env(), "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.shim.url}
+            shim_url = self.shim.url
+
+            def function_env(fn: FunctionSpec) -> dict[str, str]:
+                return {**self.workload_env(fn.role), "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": shim_url}
+
             self.gateway = Gateway(
                 self.emulator,
                 api.id,
                 code_store=self.engine.ctx().code_store,
-                function_env=env,
+                function_env=function_env,
+                workdir=self.workdir / "lambda",
+                logs_dir=self.logs_dir,
                 port=self.options.gateway_port,
                 throttle=self.options.throttle,
+                tracker=self.tracker,
             )
             self.gateway.warm()
-            info.update(url=self.gateway.url, routes=[r.route_key for r in self.gateway.routes])
+            info.update(
+                url=self.gateway.url,
+                routes=[r.route_key for r in self.gateway.routes],
+                logs={k: str(v) for k, v in self.gateway.log_files.items()},
+            )
             info["summary"] = f"{self.gateway.url} ({', '.join(info['routes'])})"
         return self.gateway
 
@@ -396,6 +477,12 @@ class Platform:
         return self.smoke()
 
     def close(self) -> None:
+        if self._spark is not None and self.tracker is not None:
+            self.tracker.stop(self._spark, grace_s=2)
+            self._spark = None
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
         if self.gateway is not None:
             self.gateway.close()
             self.gateway = None
@@ -403,7 +490,15 @@ class Platform:
             self.shim.close()
             self.shim = None
         self.stop_server()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.tracker is not None:
+            self.tracker.rmtree(self.workdir)
+            reap(self.engine.state)  # anything still recorded (a worker that outlived its pool)
+
+
+def _dead(run: dict[str, Any]) -> bool:
+    from tricloud.emulate.processes import alive
+
+    return not alive(int(run["pid"]), run.get("started"))
 
 
 def signed_request(

@@ -1,63 +1,126 @@
 """A sagemaker-runtime `InvokeEndpoint` shim on loopback: `POST /endpoints/<name>/invocations`.
 
-It routes the stack's endpoint name to the local inference server (the SageMaker serving contract), and answers
-everything else as the service does: an unknown endpoint is a 400 `ValidationError`, a container error a 424
-`ModelError` carrying the original status, an unreachable container a 503 `ServiceUnavailable`. The Lambda
-handler reaches it through `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`, unchanged.
+It verifies SigV4 as the service does (service `sagemaker`, the region, a known key; a temporary key must bring
+its session token), routes the stack's endpoint name to the local inference server(s) (the SageMaker serving
+contract), and answers everything else as the service does: an unknown endpoint is a 400 `ValidationError`, a
+container error a 424 `ModelError` carrying the original status, an unreachable container a 503
+`ServiceUnavailable`, a bad signature a 403 with the error type AWS gives. The Lambda handler reaches it through
+`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`, unchanged.
+
+Routing is one small object per endpoint (`EndpointRoute`: production variants with weights), so a canary (two
+servers behind one endpoint name with a traffic split) replaces the route without touching the shim.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import random
 import socket
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tricloud.emulate import sigv4
 from tricloud.emulate.loopback import LoopbackServer
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
+DEFAULT_VARIANT = "AllTraffic"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    url: str  # the container, http://127.0.0.1:<port>
+    weight: float = 1.0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        parts = urlsplit(self.url)
+        return parts.hostname or "127.0.0.1", int(parts.port or 80)
+
+
+@dataclass
+class EndpointRoute:
+    """An endpoint's production variants; each invocation goes to one, with probability weight / total."""
+
+    variants: list[Variant]
+    rng: random.Random = field(default_factory=random.Random)
+
+    def pick(self) -> Variant:
+        live = [v for v in self.variants if v.weight > 0]
+        return self.rng.choices(live, weights=[v.weight for v in live])[0]
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], bytes]:
+    headers = {"x-amzn-ErrorType": f"{code}:", "content-type": "application/json"}
+    return status, headers, json.dumps({"message": message, **extra}).encode()
 
 
 class RuntimeShim:
-    def __init__(self, account: str, region: str, port: int = 0) -> None:
-        self.account, self.region = account, region
-        self.routes: dict[str, tuple[str, int]] = {}  # endpoint name -> (host, port) of its container
+    def __init__(self, account: str, region: str, keys: Mapping[str, str], port: int = 0) -> None:
+        """`keys`: the credentials the service accepts (a `sigv4.KeyStore` for temporary ones)."""
+        self.account, self.region, self.keys = account, region, keys
+        self.routes: dict[str, EndpointRoute] = {}
         self._local = threading.local()
         self.http = LoopbackServer(
-            lambda _method, path, headers, body, _client: self.invoke(path, headers, body),
+            lambda method, path, headers, body, _client: self.invoke(method, path, headers, body),
             max_body_bytes=MAX_BODY_BYTES,
             methods=("POST",),
-            too_large=lambda: self._error(413, "ValidationError", "Request payload exceeds 6 MB"),
+            error_body=self._framing_error,
             port=port,
         )
+
+    @staticmethod
+    def _framing_error(status: int) -> tuple[dict[str, str], bytes]:
+        code = {413: "ValidationError", 405: "UnknownOperationException", 408: "RequestTimeout"}
+        _, headers, body = _error(status, code.get(status, "SerializationException"), f"HTTP {status}")
+        if status == 413:
+            _, headers, body = _error(status, "ValidationError", "Request payload exceeds 6 MB")
+        return headers, body
 
     @property
     def url(self) -> str:
         return self.http.url
 
-    def route(self, endpoint_name: str, container_url: str) -> None:
-        parts = urlsplit(container_url)
-        self.routes[endpoint_name] = (parts.hostname or "127.0.0.1", int(parts.port or 80))
+    def route(self, endpoint_name: str, container_url: str, variant: str = DEFAULT_VARIANT) -> None:
+        """Send all of the endpoint's traffic to one container."""
+        self.routes[endpoint_name] = EndpointRoute([Variant(variant, container_url)])
+
+    def set_route(self, endpoint_name: str, route: EndpointRoute) -> None:
+        self.routes[endpoint_name] = route
 
     def close(self) -> None:
         self.http.close()
 
-    def _error(self, status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], bytes]:
-        headers = {"x-amzn-ErrorType": f"{code}:", "content-type": "application/json"}
-        return status, headers, json.dumps({"message": message, **extra}).encode()
-
-    def invoke(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        parts = path.strip("/").split("/")
+    def invoke(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        parts = path.split("?", 1)[0].strip("/").split("/")
         if len(parts) != 3 or parts[0] != "endpoints" or parts[2] != "invocations":
-            return self._error(404, "UnknownOperationException", f"no operation at {path}")
-        name = unquote(parts[1])
-        target = self.routes.get(name)
-        if target is None:
-            return self._error(
-                400, "ValidationError", f"Endpoint {name} of account {self.account} not found."
+            return _error(404, "UnknownOperationException", f"no operation at {path}")
+        host = headers.get("host", urlsplit(self.url).netloc)
+        try:
+            sigv4.verify(
+                method,
+                f"http://{host}{path}",
+                headers,
+                body,
+                keys=self.keys,
+                region=self.region,
+                service="sagemaker",
             )
+        except sigv4.SignatureError as exc:
+            status = 400 if exc.code == "IncompleteSignatureException" else 403
+            return _error(status, exc.code, str(exc))
+        name = unquote(parts[1])
+        route = self.routes.get(name)
+        if route is None:
+            return _error(400, "ValidationError", f"Endpoint {name} of account {self.account} not found.")
+        variant = route.pick()
+        target = variant.address
         conns: dict[tuple[str, int], http.client.HTTPConnection] = self._local.__dict__.setdefault(
             "conns", {}
         )
@@ -77,20 +140,20 @@ class RuntimeShim:
                 conn.close()
                 conns.pop(target, None)
                 if attempt:
-                    return self._error(
+                    return _error(
                         503, "ServiceUnavailable", f"endpoint {name}: the model container is not reachable"
                     )
         if resp.status >= 300:
             text = data.decode(errors="replace")
-            return self._error(
+            return _error(
                 424,
                 "ModelError",
-                f'Received client error ({resp.status}) from primary with message "{text}".',
+                f'Received client error ({resp.status}) from {variant.name} with message "{text}".',
                 OriginalStatusCode=resp.status,
                 OriginalMessage=text,
             )
         out = {
             "content-type": resp.getheader("content-type", "application/json"),
-            "x-Amzn-Invoked-Production-Variant": "primary",
+            "x-Amzn-Invoked-Production-Variant": variant.name,
         }
         return 200, out, data

@@ -28,7 +28,24 @@ class Caller:
 
 
 class SignatureError(Exception):
-    """403 with the message AWS gives for the same fault."""
+    """403 with the message AWS gives for the same fault; `code` is the error type AWS APIs name it by."""
+
+    def __init__(self, message: str, code: str = "InvalidSignatureException") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class KeyStore(dict[str, str]):
+    """Access key id -> secret, plus the session token each temporary key must present."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: dict[str, str] = {}
+
+    def add(self, key_id: str, secret: str, token: str | None = None) -> None:
+        self[key_id] = secret
+        if token:
+            self.tokens[key_id] = token
 
 
 def verify(
@@ -46,22 +63,36 @@ def verify(
     auth = lower.get("authorization", "")
     m = _AUTH.fullmatch(auth.strip())
     if not m:
+        if not auth:
+            raise SignatureError(
+                "Forbidden" if service == "execute-api" else "Missing Authentication Token",
+                "MissingAuthenticationTokenException",
+            )
         raise SignatureError(
-            "Forbidden" if not auth else "Authorization header requires 'Credential' parameter."
+            "Authorization header requires 'Credential' parameter.", "IncompleteSignatureException"
         )
     key_id, date, cred_region, cred_service, term = (m["cred"].split("/") + [""] * 5)[:5]
     if key_id not in keys:
-        raise SignatureError("The security token included in the request is invalid.")
+        raise SignatureError(
+            "The security token included in the request is invalid.", "UnrecognizedClientException"
+        )
+    token = getattr(keys, "tokens", {}).get(key_id)
+    if token is not None and not hmac.compare_digest(lower.get("x-amz-security-token", ""), token):
+        raise SignatureError(
+            "The security token included in the request is invalid.", "UnrecognizedClientException"
+        )
     if cred_region != region or cred_service != service or term != "aws4_request":
         raise SignatureError(
-            f"Credential should be scoped to a valid region and service ({region}/{service})."
+            f"Credential should be scoped to a valid region and service ({region}/{service}).",
+            "InvalidSignatureException",
         )
     amz_date = lower.get("x-amz-date", "")
     try:
         stamp = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
         raise SignatureError(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+            "IncompleteSignatureException",
         ) from None
     now = now or dt.datetime.now(dt.UTC)
     if abs(now - stamp) > MAX_SKEW or not amz_date.startswith(date):

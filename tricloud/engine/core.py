@@ -3,6 +3,11 @@
 Pulumi mocks have no diff, update or delete, so those are this engine's: every resource's normalised inputs are
 hashed and compared with the state file; unchanged resources return their stored id and outputs, changed ones are
 updated in place or replaced, and resources the program no longer registers are deleted after the run.
+
+Crash consistency: a create or replace is announced in the state file before the emulator sees it. A run that
+finds announcements (its predecessor was killed mid-change) first deletes whatever those changes left, found by
+physical name or, for generated ids, by name and tags (`Handler.locate`); a create that still meets a taken name
+(a lost state file) replaces what it finds. Either way the run converges to the program's resources, and says so.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from tricloud.engine.archive import input_hash, normalize
+from tricloud.engine.archive import Zip, input_hash, normalize
 from tricloud.engine.emulator import Emulator
 from tricloud.engine.handlers import HANDLERS, Ctx, Replace, Resource
-from tricloud.engine.handlers.base import new_autoname
+from tricloud.engine.handlers.base import already_exists, new_autoname
 from tricloud.engine.state import Entry, State, StateError, default_path, key_of
 from tricloud.mocks import RecordingMocks, scrub
 
@@ -54,6 +60,8 @@ class Event:
 class Result:
     counts: dict[str, int] = field(default_factory=dict)
     deviations: list[tuple[str, str, str]] = field(default_factory=list)  # (type, name, message)
+    # (type, name, message): what a crashed run or a lost state file had left, and what was done with it
+    recovered: list[tuple[str, str, str]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -90,6 +98,31 @@ def _discard_failed_run() -> None:
     _get_rpc_manager().clear()
     with SETTINGS.lock:
         SETTINGS.outputs.clear()
+
+
+def jsonable(inputs: Any) -> Any:
+    """Inputs as the state file can hold them: archives by their hash."""
+    if isinstance(inputs, dict):
+        return {k: jsonable(v) for k, v in inputs.items()}
+    if isinstance(inputs, list):
+        return [jsonable(v) for v in inputs]
+    if isinstance(inputs, Zip):
+        return {"zip_sha256": inputs.sha256}
+    return inputs
+
+
+def _quiet_unretrieved_futures() -> None:
+    """After a failed resource every later registration fails too, and asyncio would print each one's traceback
+    ("Future exception was never retrieved": thousands of lines). The first error is what the caller gets."""
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    loop = _ensure_event_loop()
+
+    def handler(loop: Any, context: dict[str, Any]) -> None:
+        if "never retrieved" not in str(context.get("message", "")):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 class EngineMocks(RecordingMocks):
@@ -130,6 +163,8 @@ class Engine:
         config: dict[str, Any] | None = None,
         on_event: Callable[[Event], None] | None = None,
         before_change: Callable[[str, str, str], None] | None = None,
+        after_change: Callable[[str, str, str], None] | None = None,
+        on_change: Callable[[str, Entry], None] | None = None,
     ) -> None:
         from tricloud.config import REGION_KEYS
         from tricloud.inventory import stack_config
@@ -139,9 +174,15 @@ class Engine:
         self.config = dict(config) if config is not None else stack_config(cloud, stack)
         self.region = str(self.config.get(REGION_KEYS[cloud], emulator.region))
         self.state_path = state_path or default_path(REPO_ROOT, cloud, stack)
+        self.state = State.load(self.state_path)
         self.on_event = on_event or (lambda e: None)
-        # Tests inject faults here: called with (action, type, name) before any emulator call for a change.
+        # Tests inject faults here: called with (action, type, name) before any emulator call for a change, and
+        # after the emulator answered but before the state file records it (the window a crash leaves orphans in).
         self.before_change = before_change or (lambda action, typ, name: None)
+        self.after_change = after_change or (lambda action, typ, name: None)
+        # Called with (action, entry) once a create/update/replace is recorded: the data plane follows the control
+        # plane here (a SageMaker endpoint update re-routes the runtime shim, for instance).
+        self.on_change = on_change or (lambda action, entry: None)
         self._lock = threading.Lock()
         self._ctx: Ctx | None = None
         self.started = False
@@ -201,16 +242,18 @@ class Engine:
 
         started = time.perf_counter()
         self.result = Result()
-        self.state = State.load(self.state_path)
         self.check_state(self.state)
         self.started = True  # past the state check: this run owns what the state file lists
         self.state.emulator = self.emulator.describe()
+        self.recover()
         self.seen: set[str] = set()
         self.deferred: list[Entry] = []
         self.mocks = EngineMocks(self)
         self.aborted = False
+        self.first_error: BaseException | None = None
         self._inflight = 0
         self._idle = threading.Condition(self._lock)
+        _quiet_unretrieved_futures()
         try:
             outputs = run_program(self.cloud, self.stack, self.mocks, config=self.config)
         except BaseException:
@@ -220,6 +263,8 @@ class Engine:
                 self.aborted = True
                 self._idle.wait_for(lambda: self._inflight == 0, timeout=120)
             _discard_failed_run()
+            if self.first_error is not None:
+                raise self.first_error from None  # the cause, not an "aborted" of a later resource
             raise
         # Resources the program no longer registers, then the old halves of create-before-delete replacements.
         gone = [e for e in self.state.ordered() if e.key not in self.seen]
@@ -230,6 +275,30 @@ class Engine:
         self.result.outputs = outputs
         self.result.seconds = time.perf_counter() - started
         return self.result
+
+    def recover(self) -> None:
+        """Delete what the changes a killed run announced (and never finished) left in the emulator."""
+        for key, rec in sorted(self.state.pending.items()):
+            handler = HANDLERS.get(rec["type"])
+            if handler is not None and rec.get("action") in ("create", "replace"):
+                r = Resource(
+                    rec["type"], rec["name"], rec.get("inputs") or {}, autoname=rec.get("autoname", "")
+                )
+                for e in handler.locate(self.ctx(), r):
+                    handler.delete(self.ctx(), e)
+                    with self._lock:
+                        self.result.recovered.append(
+                            (
+                                rec["type"],
+                                rec["name"],
+                                f"deleted {e.id!r}, left half-made by an interrupted run",
+                            )
+                        )
+                if rec["action"] == "replace" and not handler.create_before_delete:
+                    self.state.remove(
+                        key
+                    )  # the old one is gone (or just deleted): the program creates it anew
+            self.state.finish(key, None)
 
     def record_component(self, args: MockResourceArgs) -> None:
         """Component resources are recorded (their place in the tree), never created."""
@@ -260,6 +329,13 @@ class Engine:
             self._inflight += 1
         try:
             return self._apply_resource(args)
+        except BaseException as exc:
+            # The SDK registers the rest of the program even after one resource failed: stop changing anything.
+            with self._idle:
+                self.aborted = True
+                if self.first_error is None:
+                    self.first_error = exc
+            raise
         finally:
             with self._idle:
                 self._inflight -= 1
@@ -288,6 +364,7 @@ class Engine:
         if old is None:
             action = "create"
             self.before_change(action, typ, name)
+            self._announce(handler, key, action, r)
             rid, outputs = self._create(handler, ctx, r)
             order = self.state.next_order()
         else:
@@ -300,23 +377,56 @@ class Engine:
                 action = "replace"
                 if handler.create_before_delete:
                     r.autoname = new_autoname(name)
+                    self._announce(handler, key, action, r)
                     rid, outputs = self._create(handler, ctx, r)
                     self.state.put(Entry(**{**old.__dict__, "name": f"{name}~replaced-{old.id}"}))
                     self.deferred.append(self.state.get(key_of(typ, f"{name}~replaced-{old.id}")))  # type: ignore[arg-type]
                 else:
+                    self._announce(handler, key, action, r)
                     handler.delete(ctx, old)
                     self.state.remove(key)
                     rid, outputs = self._create(handler, ctx, r)
                 order = self.state.next_order()
-        self.state.put(
-            Entry(typ, name, rid, outputs, digest, deps, parent, order, True, list(r.deviations), r.autoname)
+        self.after_change(action, typ, name)
+        entry = Entry(
+            typ, name, rid, outputs, digest, deps, parent, order, True, list(r.deviations), r.autoname
         )
+        self.state.finish(key, entry)
+        self.on_change(action, entry)
         self._emit(action, typ, name, started, r.deviations)
         return rid, outputs
 
-    @staticmethod
-    def _create(handler: Any, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
-        return handler.create(ctx, r)
+    def _announce(self, handler: Any, key: str, action: str, r: Resource) -> None:
+        if not handler.idempotent:
+            rec = {"type": r.type, "name": r.name, "action": action, "autoname": r.autoname}
+            self.state.begin(key, {**rec, "inputs": jsonable(r.inputs)})
+
+    def _create(self, handler: Any, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        try:
+            out = handler.create(ctx, r)
+            if r.adopted:
+                with self._lock:
+                    self.result.recovered.append((r.type, r.name, r.adopted))
+            return out
+        except ClientError as exc:
+            if not already_exists(exc):
+                raise
+            # The name is taken by a resource no state lists (a state file deleted or written elsewhere): it is
+            # this stack's (names carry project and stack), so it is replaced by the program's.
+            taken = handler.locate(ctx, r)
+            if not taken:
+                raise
+            for e in taken:
+                handler.delete(ctx, e)
+            with self._lock:
+                self.result.recovered.append(
+                    (
+                        r.type,
+                        r.name,
+                        f"replaced {', '.join(e.id for e in taken)}: it existed but no state listed it",
+                    )
+                )
+            return handler.create(ctx, r)
 
     # --- destroy ---
 
@@ -337,14 +447,31 @@ class Engine:
         """What `destroy` would delete, in its order."""
         return sorted(State.load(self.state_path).ordered(), key=lambda e: -e.order)
 
+    def sweep(self) -> None:
+        """Delete what carries this stack's names or tags but no state lists (a state file lost or deleted)."""
+        from tricloud.engine.leftovers import sweep
+        from tricloud.inventory import project_name
+
+        for kind, ident in sweep(self.emulator, self.ctx(), project_name(self.cloud), self.stack):
+            self.result.counts["delete"] = self.result.counts.get("delete", 0) + 1
+            self.result.recovered.append(
+                (kind, ident, "deleted: the stack's by name or tags, but in no state")
+            )
+
     def destroy(self) -> Result:
-        """Delete every resource in reverse creation order (a resource is created after all it depends on)."""
+        """Delete every resource in reverse creation order (a resource is created after all it depends on), the
+        half-made ones an interrupted run announced first."""
         started = time.perf_counter()
         self.result = Result()
         self.state = State.load(self.state_path)
+        self.recover()
         for e in sorted(self.state.ordered(), key=lambda e: -e.order):
             self._delete(e)
-        self.state.delete_file()
+        self.sweep()
+        if self.state.processes or self.state.workdirs:
+            self.state.save()  # the run's processes and folders are the caller's to stop and remove
+        else:
+            self.state.delete_file()
         self.result.seconds = time.perf_counter() - started
         return self.result
 

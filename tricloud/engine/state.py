@@ -1,8 +1,11 @@
 """The local engine's state file: what exists in the emulator, written atomically after every resource.
 
 One JSON document per (cloud, stack) under `.tricloud/`: the emulator it belongs to, and per resource its type,
-logical name, physical id, outputs, input hash, dependencies and creation order. A crash at any point leaves the
-file describing exactly the resources that were created, so a re-run converges from it.
+logical name, physical id, outputs, input hash, dependencies and creation order. Every change is announced first
+(`pending`: type, name and the physical name it will use) and replaced by its entry once the emulator answered, so
+a crash at any point (SIGKILL included) leaves a file that names everything that may exist: the next run deletes
+the half-made ones and creates them again. The processes and temporary folders a run starts are recorded too, so
+`destroy --local` can stop and remove what a killed run left.
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ class State:
         self.emulator: dict[str, Any] = dict(emulator or {})
         self.entries: dict[str, Entry] = {}
         self.outputs: dict[str, Any] = {}
+        # key -> {"type", "name", "action", "autoname", "inputs"}: changes sent to the emulator, outcome unknown.
+        self.pending: dict[str, dict[str, Any]] = {}
+        # Processes and folders of the run that owns this state: {"pid", "role", "started"} / paths.
+        self.processes: list[dict[str, Any]] = []
+        self.workdirs: list[str] = []
+        self.run: dict[str, Any] = {}  # {"pid", "started"} of the process that owns the processes and folders
         self._lock = threading.RLock()
 
     @classmethod
@@ -67,6 +76,10 @@ class State:
                 raise StateError(f"{path}: version {data.get('version')!r}, expected {STATE_VERSION}")
             state.emulator = dict(data.get("emulator") or {})
             state.outputs = dict(data.get("outputs") or {})
+            state.pending = dict(data.get("pending") or {})
+            state.processes = list(data.get("processes") or [])
+            state.workdirs = list(data.get("workdirs") or [])
+            state.run = dict(data.get("run") or {})
             for raw in data.get("resources", []):
                 e = Entry(**raw)
                 state.entries[e.key] = e
@@ -92,6 +105,46 @@ class State:
             self.entries.pop(key, None)
             self.save()
 
+    def begin(self, key: str, record: dict[str, Any]) -> None:
+        """Announce a change before the emulator sees it (fsynced): a crash then leaves a trace of it."""
+        with self._lock:
+            self.pending[key] = record
+            self.save()
+
+    def finish(self, key: str, entry: Entry | None) -> None:
+        """The change is done: its entry (or nothing, for a delete) replaces the announcement in one write."""
+        with self._lock:
+            self.pending.pop(key, None)
+            if entry is not None:
+                self.entries[entry.key] = entry
+            self.save()
+
+    def record_process(self, pid: int, role: str, started: float) -> None:
+        with self._lock:
+            self.processes.append({"pid": pid, "role": role, "started": started})
+            self.save()
+
+    def forget_process(self, pid: int) -> None:
+        with self._lock:
+            self.processes = [p for p in self.processes if p["pid"] != pid]
+            self.save()
+
+    def record_workdir(self, path: str) -> None:
+        with self._lock:
+            if path not in self.workdirs:
+                self.workdirs.append(path)
+                self.save()
+
+    def forget_workdir(self, path: str) -> None:
+        with self._lock:
+            if path in self.workdirs:
+                self.workdirs.remove(path)
+                self.save()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.entries or self.pending or self.processes or self.workdirs)
+
     def ordered(self) -> list[Entry]:
         with self._lock:
             return sorted(self.entries.values(), key=lambda e: e.order)
@@ -103,6 +156,10 @@ class State:
                 "emulator": self.emulator,
                 "outputs": self.outputs,
                 "resources": [asdict(e) for e in self.ordered()],
+                "pending": self.pending,
+                "processes": self.processes,
+                "workdirs": self.workdirs,
+                "run": self.run,
             }
 
     def save(self) -> None:
@@ -126,4 +183,8 @@ class State:
 
 
 def default_path(root: Path, cloud: str, stack: str) -> Path:
-    return root / STATE_DIR / f"{cloud}-{stack}.local.json"
+    """`.tricloud/<cloud>-<stack>.local.json`, or under TRICLOUD_STATE_DIR (tests and CI keep theirs apart)."""
+    folder = (
+        Path(os.environ["TRICLOUD_STATE_DIR"]) if os.environ.get("TRICLOUD_STATE_DIR") else root / STATE_DIR
+    )
+    return folder / f"{cloud}-{stack}.local.json"

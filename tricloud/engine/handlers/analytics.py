@@ -63,6 +63,9 @@ class GlueSecurityConfiguration(Handler):
     def delete(self, ctx: Ctx, e: Entry) -> None:
         ignore_gone(lambda: ctx.client("glue").delete_security_configuration(Name=e.id))
 
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("glue").get_security_configuration(Name=e.id))
+
 
 @register("aws:glue/crawler:Crawler", "glue")
 class GlueCrawler(Handler):
@@ -117,6 +120,9 @@ class AthenaWorkgroup(Handler):
             lambda: ctx.client("athena").delete_work_group(WorkGroup=e.id, RecursiveDeleteOption=True)
         )
 
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("athena").get_work_group(WorkGroup=e.id))
+
 
 @register("aws:emrserverless/application:Application", "emr-serverless")
 class EmrServerlessApplication(Handler):
@@ -147,6 +153,15 @@ class EmrServerlessApplication(Handler):
         except Exception:
             return False
         return app.get("state") not in ("TERMINATED",)
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        apps = ctx.client("emr-serverless").get_paginator("list_applications").paginate()
+        return [
+            Entry(self.type, r.name, a["id"], {}, "")
+            for page in apps
+            for a in page["applications"]
+            if a["name"] == r.physical() and a["state"] != "TERMINATED"
+        ]
 
 
 @register("aws:ecr/repository:Repository", "ecr")
@@ -198,10 +213,16 @@ class EmrSecurityConfiguration(Handler):
         ctx.client("emr").create_security_configuration(
             Name=name, SecurityConfiguration=as_json(r.get("configuration"))
         )
+        from tricloud.engine.leftovers import remember_emr_security_configuration
+
+        remember_emr_security_configuration(name)  # moto cannot list them (leftovers.py)
         return name, {"name": name}
 
     def delete(self, ctx: Ctx, e: Entry) -> None:
         ignore_gone(lambda: ctx.client("emr").delete_security_configuration(Name=e.id))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("emr").describe_security_configuration(Name=e.id))
 
 
 def _group(role: str, g: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -267,9 +288,19 @@ class EmrCluster(Handler):
             return False
         return not state.startswith("TERMINAT")
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        active = ctx.client("emr").list_clusters(
+            ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+        )
+        return [
+            Entry(self.type, r.name, c["Id"], {}, "") for c in active["Clusters"] if c["Name"] == r.physical()
+        ]
+
 
 @register("aws:emr/instanceGroup:InstanceGroup", "emr")
 class EmrInstanceGroup(Handler):
+    idempotent = True  # a group left by a crash goes with its cluster (instance groups cannot be deleted)
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         group = _group("TASK", r.inputs, Name=r.get("name", r.name))
         emr = ctx.client("emr")

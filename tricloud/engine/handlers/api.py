@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from tricloud.engine.archive import Zip
 from tricloud.engine.handlers.base import (
@@ -13,6 +16,7 @@ from tricloud.engine.handlers.base import (
     Replace,
     Resource,
     found,
+    gone,
     ignore_gone,
     pascal,
     register,
@@ -132,6 +136,20 @@ class Permission(Handler):
         fn, _, sid = e.id.partition("|")
         ignore_gone(lambda: ctx.client("lambda").remove_permission(FunctionName=fn, StatementId=sid))
 
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        fn, _, sid = e.id.partition("|")
+        try:
+            policy = json.loads(ctx.client("lambda").get_policy(FunctionName=fn)["Policy"])
+        except ClientError as exc:
+            if gone(exc):
+                return False
+            raise
+        return any(s.get("Sid") == sid for s in policy.get("Statement", []))
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        e = Entry(self.type, r.name, f"{r.get('function')}|{r.get('statementId') or r.autoname}", {}, "")
+        return [e] if self.exists(ctx, e) else []
+
 
 @register("aws:apigatewayv2/api:Api", "apigatewayv2")
 class Api(Handler):
@@ -162,12 +180,35 @@ class Api(Handler):
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("apigatewayv2").get_api(ApiId=e.id))
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        apis = ctx.client("apigatewayv2").get_apis()["Items"]
+        return [Entry(self.type, r.name, a["ApiId"], {}, "") for a in apis if a["Name"] == r.physical()]
+
 
 class ApiChild(Handler):
     """A child of an HTTP API: its id is only unique within the API, so state keeps the API id with it."""
 
+    # (list call, its id field, the field naming the child, the input holding that name)
+    listing: tuple[str, str, str, str] = ("", "", "", "")
+
     def delete(self, ctx: Ctx, e: Entry) -> None:
         ignore_gone(lambda: self.remove(ctx.client("apigatewayv2"), e.outputs["apiId"], e.id))
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        call, id_field, match_field, input_key = self.listing
+        api_id = str(r.get("apiId"))
+        try:
+            items = getattr(ctx.client("apigatewayv2"), call)(ApiId=api_id)["Items"]
+        except ClientError as exc:
+            if gone(exc):
+                return []
+            raise
+        want = r.physical() if input_key == "name" else r.get(input_key)
+        return [
+            Entry(self.type, r.name, i[id_field], {"apiId": api_id}, "")
+            for i in items
+            if i.get(match_field) == want
+        ]
 
     def remove(self, client: Any, api_id: str, ident: str) -> None:
         raise NotImplementedError
@@ -175,6 +216,8 @@ class ApiChild(Handler):
 
 @register("aws:apigatewayv2/integration:Integration", "apigatewayv2")
 class Integration(ApiChild):
+    listing = ("get_integrations", "IntegrationId", "IntegrationUri", "integrationUri")
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         kwargs = pascal(
             {
@@ -197,6 +240,8 @@ class Integration(ApiChild):
 
 @register("aws:apigatewayv2/route:Route", "apigatewayv2")
 class Route(ApiChild):
+    listing = ("get_routes", "RouteId", "RouteKey", "routeKey")
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         kwargs = pascal(
             {
@@ -217,6 +262,8 @@ class Route(ApiChild):
 
 @register("aws:apigatewayv2/authorizer:Authorizer", "apigatewayv2")
 class Authorizer(ApiChild):
+    listing = ("get_authorizers", "AuthorizerId", "Name", "name")
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         jwt = r.get("jwtConfiguration")
         kwargs = pascal(
@@ -242,6 +289,8 @@ class Authorizer(ApiChild):
 
 @register("aws:apigatewayv2/stage:Stage", "apigatewayv2")
 class Stage(ApiChild):
+    listing = ("get_stages", "StageName", "StageName", "name")
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         api_id, stage = str(r.get("apiId")), str(r.get("name"))
         kwargs = pascal(

@@ -36,6 +36,19 @@ GONE_CODES = {
 }
 
 
+# Error codes (or messages) of a create whose name is taken: the resource exists but no state file lists it.
+ALREADY_CODES = {
+    "EntityAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "ResourceAlreadyExistsException",
+    "AlreadyExistsException",
+    "ResourceConflictException",
+    "RepositoryAlreadyExistsException",
+    "ConflictException",
+}
+
+
 class Replace(Exception):
     """Raised by `update` when the change cannot be made in place."""
 
@@ -49,6 +62,8 @@ class Resource:
     inputs: dict[str, Any]
     autoname: str  # what Pulumi's auto-naming would give: <name>-<7 hex>, stable across re-applies
     deviations: list[str] = field(default_factory=list)
+    # set by a create that took over an existing resource instead of making one: what it did
+    adopted: str = ""
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.inputs.get(key)
@@ -77,13 +92,16 @@ class Ctx:
 
 
 class Handler:
-    """create -> (id, outputs); update -> (id, outputs) or raise Replace; delete; exists."""
+    """create -> (id, outputs); update -> (id, outputs) or raise Replace; delete; exists; locate."""
 
     type: str = ""
     service: str = ""
     # Replacement order: False deletes the old one first (fixed physical names collide), True creates the new one
     # first and deletes the old after the run (auto-named resources, as Pulumi does).
     create_before_delete: bool = False
+    # True when create is an idempotent put: a crash in the middle leaves nothing the next run's put would not
+    # overwrite, so it needs no announcement in the state file and no clean-up.
+    idempotent: bool = False
 
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
@@ -97,9 +115,19 @@ class Handler:
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return True
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        """What a create of `r` may have left in the emulator without a state entry (a crash, a lost state file):
+        entries `delete` accepts. By default the physical name is the id; types with generated ids override it."""
+        if self.idempotent:
+            return []
+        e = Entry(self.type, r.name, r.physical(), {"name": r.physical()}, "")
+        return [e] if self.exists(ctx, e) else []
+
 
 class PutHandler(Handler):
     """Settings applied with an idempotent put: an update is the same put again."""
+
+    idempotent = True
 
     def update(self, ctx: Ctx, r: Resource, old: Entry) -> tuple[str, dict[str, Any]]:
         return self.create(ctx, r)
@@ -119,6 +147,12 @@ def gone(exc: ClientError) -> bool:
     code = exc.response.get("Error", {}).get("Code", "")
     msg = exc.response.get("Error", {}).get("Message", "") or ""
     return code in GONE_CODES or "not found" in msg.lower() or "does not exist" in msg.lower()
+
+
+def already_exists(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    msg = exc.response.get("Error", {}).get("Message", "") or ""
+    return code in ALREADY_CODES or "already exist" in msg.lower()
 
 
 def ignore_gone(fn: Callable[[], Any]) -> None:

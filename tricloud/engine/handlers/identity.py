@@ -111,6 +111,8 @@ class RolePolicy(PutHandler):
 
 @register("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "iam")
 class RolePolicyAttachment(Handler):
+    idempotent = True  # attaching twice is a no-op
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         role, arn = str(r.get("role")), str(r.get("policyArn"))
         ctx.client("iam").attach_role_policy(RoleName=role, PolicyArn=arn)
@@ -143,6 +145,9 @@ class InstanceProfile(Handler):
 
         ignore_gone(drop)
 
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("iam").get_instance_profile(InstanceProfileName=e.id))
+
 
 @register("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "iam")
 class OidcProvider(Handler):
@@ -162,3 +167,10 @@ class OidcProvider(Handler):
 
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("iam").get_open_id_connect_provider(OpenIDConnectProviderArn=e.id))
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        host = str(r.get("url", "")).removeprefix("https://")
+        providers = ctx.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        return [
+            Entry(self.type, r.name, p["Arn"], {}, "") for p in providers if p["Arn"].endswith(f"/{host}")
+        ]

@@ -141,6 +141,8 @@ class Endpoint(Handler):
 
 @register("aws:appautoscaling/target:Target", "application-autoscaling")
 class ScalingTarget(Handler):
+    idempotent = True  # register_scalable_target is a put
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         kwargs = {
             "ServiceNamespace": r.get("serviceNamespace"),
@@ -167,6 +169,8 @@ class ScalingTarget(Handler):
 
 @register("aws:appautoscaling/policy:Policy", "application-autoscaling")
 class ScalingPolicy(Handler):
+    idempotent = True  # put_scaling_policy
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         name = r.physical()
         kwargs: dict[str, Any] = {

@@ -47,6 +47,10 @@ class LogGroup(Handler):
     def delete(self, ctx: Ctx, e: Entry) -> None:
         ignore_gone(lambda: ctx.client("logs").delete_log_group(logGroupName=e.id))
 
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        groups = ctx.client("logs").describe_log_groups(logGroupNamePrefix=e.id)["logGroups"]
+        return any(g["logGroupName"] == e.id for g in groups)
+
 
 @register("aws:cloudwatch/metricAlarm:MetricAlarm", "cloudwatch")
 class MetricAlarm(PutHandler):
@@ -116,9 +120,15 @@ class Topic(Handler):
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("sns").get_topic_attributes(TopicArn=e.id))
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        e = Entry(self.type, r.name, ctx.arn("sns", r.physical()), {}, "")
+        return [e] if self.exists(ctx, e) else []
+
 
 @register("aws:sns/topicSubscription:TopicSubscription", "sns")
 class TopicSubscription(Handler):
+    idempotent = True  # subscribing the same endpoint again returns the same subscription
+
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
         out = ctx.client("sns").subscribe(
             TopicArn=r.get("topic"),

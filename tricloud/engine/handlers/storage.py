@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tricloud.engine.handlers.base import (
     Ctx,
     Handler,
@@ -50,7 +52,13 @@ class Bucket(Handler):
         kwargs: dict[str, Any] = {"Bucket": name}
         if ctx.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
-        s3.create_bucket(**kwargs)
+        try:
+            s3.create_bucket(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                raise
+            # Ours (the name carries account and region) but in no state: adopted, its data kept.
+            r.adopted = f"adopted the existing bucket {name} (in no state file; its objects are kept)"
         if r.get("tags"):
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list(r.get("tags"))})
         return name, {
@@ -73,16 +81,28 @@ class Bucket(Handler):
 
         def drop() -> None:
             # The local destroy removes demo data too (AWS would refuse a non-empty bucket without force_destroy):
-            # the engine reports how many objects it removed.
-            count = empty_bucket(s3, e.id)
+            # the engine reports how many objects it removed. Access logs may still arrive from other buckets
+            # (moto writes them per request): empty again and retry a few times.
+            count = 0
+            for attempt in range(4):
+                count += empty_bucket(s3, e.id)
+                try:
+                    s3.delete_bucket(Bucket=e.id)
+                    break
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "BucketNotEmpty" or attempt == 3:
+                        raise
             if count:
                 e.deviations.append(f"emptied {count} object versions before deleting the bucket")
-            s3.delete_bucket(Bucket=e.id)
 
         ignore_gone(drop)
 
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("s3").head_bucket(Bucket=e.id))
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        e = Entry(self.type, r.name, r.physical("bucket"), {}, "")
+        return [e] if self.exists(ctx, e) else []
 
 
 class BucketSetting(PutHandler):
@@ -246,6 +266,22 @@ class KmsKey(Handler):
             return False
         return meta.get("KeyState") != "PendingDeletion"
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        """Key ids are generated: a key is the stack's when its description and tags are the program's."""
+        kms, out = ctx.client("kms"), []
+        want = {t["TagKey"]: t["TagValue"] for t in tag_list(r.get("tags"), "TagKey", "TagValue")}
+        for page in kms.get_paginator("list_keys").paginate():
+            for k in page["Keys"]:
+                meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+                if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") == "PendingDeletion":
+                    continue
+                if meta.get("Description", "") != r.get("description", ""):
+                    continue
+                tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=k["KeyId"])["Tags"]}
+                if tags == want:
+                    out.append(Entry(self.type, r.name, k["KeyId"], {"deletionWindowInDays": 7}, ""))
+        return out
+
 
 @register("aws:kms/alias:Alias", "kms")
 class KmsAlias(Handler):
@@ -266,3 +302,7 @@ class KmsAlias(Handler):
 
     def delete(self, ctx: Ctx, e: Entry) -> None:
         ignore_gone(lambda: ctx.client("kms").delete_alias(AliasName=e.id))
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        aliases = ctx.client("kms").get_paginator("list_aliases").paginate()
+        return any(a["AliasName"] == e.id for page in aliases for a in page["Aliases"])
