@@ -170,7 +170,7 @@ class CiIdentity(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             iam.RolePolicyAttachment(
-                f"{name}-infrastructure-policy-{part}",
+                f"{name}-infrastructure-policy-{part}-attachment",
                 role=role.name,
                 policy_arn=policy.arn,
                 opts=pulumi.ResourceOptions(parent=self),
