@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import aws_policy as pol
+from components.spark_cluster.aws import EMR_SERVICE_POLICY
 
 Arns = Callable[["Scope"], list[pulumi.Input[str]]]
 
@@ -364,6 +365,7 @@ GRANTS: tuple[Grant, ...] = (
         "HttpApi",
         (
             "aws:apigatewayv2/api:Api",
+            "aws:apigatewayv2/authorizer:Authorizer",
             "aws:apigatewayv2/integration:Integration",
             "aws:apigatewayv2/route:Route",
             "aws:apigatewayv2/stage:Stage",
@@ -454,6 +456,110 @@ GRANTS: tuple[Grant, ...] = (
             "sns:UntagResource",
         ),
         resources=_named("sns", "{p}-*"),
+    ),
+    # --- the non-default modes: EMR on EC2 (spark.mode cluster), instance endpoints (autoscaling), JWT auth ---
+    Grant(
+        "EmrClustersCreate",
+        ("aws:emr/cluster:Cluster",),
+        read=(),
+        write=("elasticmapreduce:AddTags", "elasticmapreduce:RunJobFlow"),
+        resources=_everything,
+        by_tag=True,
+        create=("elasticmapreduce:AddTags", "elasticmapreduce:RunJobFlow"),
+        unscoped_reason="RunJobFlow has no resource; the request must carry the stack's tags",
+    ),
+    Grant(
+        "EmrClusters",
+        ("aws:emr/cluster:Cluster", "aws:emr/instanceGroup:InstanceGroup"),
+        read=(
+            "elasticmapreduce:DescribeCluster",
+            "elasticmapreduce:GetAutoTerminationPolicy",
+            "elasticmapreduce:ListBootstrapActions",
+            "elasticmapreduce:ListInstanceFleets",
+            "elasticmapreduce:ListInstanceGroups",
+            "elasticmapreduce:ListSteps",
+        ),
+        write=(
+            "elasticmapreduce:AddInstanceGroups",
+            "elasticmapreduce:AddTags",
+            "elasticmapreduce:ModifyInstanceGroups",
+            "elasticmapreduce:PutAutoTerminationPolicy",
+            "elasticmapreduce:RemoveTags",
+            "elasticmapreduce:SetTerminationProtection",
+            "elasticmapreduce:TerminateJobFlows",
+        ),
+        resources=_named("elasticmapreduce", "cluster/*"),
+        by_tag=True,
+    ),
+    Grant(
+        "EmrSecurityConfiguration",
+        ("aws:emr/securityConfiguration:SecurityConfiguration",),
+        read=("elasticmapreduce:DescribeSecurityConfiguration",),
+        write=(
+            "elasticmapreduce:CreateSecurityConfiguration",
+            "elasticmapreduce:DeleteSecurityConfiguration",
+        ),
+        resources=_everything,
+        unscoped_reason="EMR security configurations have no resource-level permissions",
+    ),
+    Grant(
+        "InstanceProfiles",
+        ("aws:iam/instanceProfile:InstanceProfile", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),
+        read=("iam:GetInstanceProfile",),
+        write=(
+            "iam:AddRoleToInstanceProfile",
+            "iam:CreateInstanceProfile",
+            "iam:DeleteInstanceProfile",
+            "iam:RemoveRoleFromInstanceProfile",
+            "iam:TagInstanceProfile",
+        ),
+        resources=_named("iam", "instance-profile/{p}-*", "role/{p}-*", region=False),
+    ),
+    Grant(
+        "AttachEmrServicePolicy",
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",),
+        read=(),
+        write=("iam:AttachRolePolicy", "iam:DetachRolePolicy"),
+        resources=_named("iam", "role/{p}-*", region=False),
+        # Only AWS's EMR service policy: attaching any other managed policy (AdministratorAccess) would escalate.
+        conditions={"StringLike": {"iam:PolicyARN": [f"arn:*:iam::aws:policy/{EMR_SERVICE_POLICY}"]}},
+    ),
+    Grant(
+        "PassClusterRoles",
+        ("aws:emr/cluster:Cluster",),
+        read=(),
+        write=("iam:PassRole",),
+        resources=_named("iam", "role/{p}-*", region=False),
+        conditions={
+            "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "elasticmapreduce.amazonaws.com"]}
+        },
+    ),
+    Grant(
+        "EndpointAutoscaling",
+        ("aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"),
+        read=(
+            "application-autoscaling:DescribeScalableTargets",
+            "application-autoscaling:DescribeScalingPolicies",
+        ),
+        write=(
+            "application-autoscaling:DeleteScalingPolicy",
+            "application-autoscaling:DeregisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:TagResource",
+        ),
+        resources=_everything,
+        unscoped_reason="scalable targets are addressed by the endpoint variant's resource id, not an ARN IAM knows",
+    ),
+    Grant(
+        "AutoscalingServiceLinkedRole",
+        ("aws:appautoscaling/target:Target",),
+        read=(),
+        write=("iam:CreateServiceLinkedRole",),
+        resources=_named("iam", "role/aws-service-role/*", region=False),
+        conditions={
+            "StringEquals": {"iam:AWSServiceName": ["sagemaker.application-autoscaling.amazonaws.com"]}
+        },
     ),
     Grant(
         "ServingModelParameter",

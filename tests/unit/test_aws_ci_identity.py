@@ -113,9 +113,19 @@ def test_sessions_cover_the_deploy_jobs_and_preview_stays_short() -> None:
         assert role(inv, duty)["inputs"]["maxSessionDuration"] == 180 * 60
 
 
-def test_infrastructure_role_covers_every_resource_type_of_the_stack() -> None:
+# Every non-default mode at once: EMR on EC2, an instance endpoint with autoscaling, JWT auth, e-mail alerts.
+ALL_MODES = {
+    "tricloud:spark": {"mode": "cluster"},
+    "tricloud:endpoint": {"mode": "instance"},
+    "tricloud:api": {"auth": "jwt", "jwt_issuer": "https://login.example.com/", "jwt_audience": ["tricloud"]},
+    "tricloud:observability": {"alert_email": "ops@example.com"},
+}
+
+
+@pytest.mark.parametrize("modes", [{}, ALL_MODES], ids=["defaults", "every-other-mode"])
+def test_infrastructure_role_covers_every_resource_type_of_the_stack(modes: dict[str, Any]) -> None:
     """A resource type the stack gains without a grant fails here, before a real `pulumi up` gets AccessDenied."""
-    inv = inventory()
+    inv = build_inventory("aws", config={**stack_config("aws"), **modes})
     # The CI identities themselves are an administrator's (CiIdentitiesAreAdminOnly below).
     types = {
         r["type"] for r in inv["resources"] if not r["type"].startswith("tricloud:") and r["parent"] != "ci"
