@@ -232,3 +232,11 @@ def test_without_preview_no_preview_role_exists() -> None:
     names = {r["inputs"]["name"] for r in resources(inv, "aws:iam/role:Role")}
     assert "tricloud-aws-dev-ci-preview" not in names and "tricloud-aws-dev-ci-rollout" in names
     assert inv["outputs"]["ci_preview_identity"] == ""
+
+
+def test_docs_list_every_grant_not_scoped_to_the_stack() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cicd.md").read_text()
+    for sid, reason in aws_permissions.unscoped():
+        assert f"| `{sid}` | {reason} |" in doc, sid
