@@ -167,8 +167,27 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
     for name, raw in ((n, values.get(f"{NAMESPACE}:{n}")) for n in SECTIONS):
         if raw is not None and not isinstance(raw, Mapping):
             raise InvalidArgs(f"{NAMESPACE}:{name}", raw, "must be an object")
+    _check_ci_session(sections)  # type: ignore[arg-type]
     project_id = values.get("gcp:project") if cloud == "gcp" else None
     return PlatformConfig(cloud=cloud, region=region, tags=tags, project_id=project_id, **sections)  # type: ignore[arg-type]
+
+
+CI_JOB_MARGIN_MINUTES = (
+    30  # image build, registration, approval and the smoke test around training and the bake
+)
+
+
+def _check_ci_session(sections: Mapping[str, Any]) -> None:
+    """The rollout job signs in once: its session must outlast training plus the canary bake."""
+    ci, training, endpoint = sections["ci"], sections["training"], sections["endpoint"]
+    needed = training.max_runtime_minutes + endpoint.canary_wait_minutes + CI_JOB_MARGIN_MINUTES
+    if ci.session_minutes < needed:
+        raise InvalidArgs(
+            f"{NAMESPACE}:ci.session_minutes",
+            ci.session_minutes,
+            f"must cover training.max_runtime_minutes ({training.max_runtime_minutes}) + "
+            f"endpoint.canary_wait_minutes ({endpoint.canary_wait_minutes}) + {CI_JOB_MARGIN_MINUTES}: at least {needed}",
+        )
 
 
 def load(cloud: str) -> PlatformConfig:

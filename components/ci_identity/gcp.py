@@ -68,15 +68,22 @@ MODEL_PERMISSIONS = (
     "apikeys.keys.list",
 )
 PREVIEW_ROLES = ("roles/viewer",)
+# The project-level roles the stack's own components grant (checked against every mode's inventory): the
+# infrastructure account's projectIamAdmin may add or remove these and nothing else (an IAM condition on the grant).
+PROJECT_ROLES_THE_STACK_GRANTS = (
+    "roles/artifactregistry.writer",
+    "roles/dataproc.worker",
+    "roles/logging.logWriter",
+)
+IAM_ADMIN = "roles/resourcemanager.projectIamAdmin"
 # `pulumi up` of stacks/gcp manages these services; each predefined admin role is the narrowest that can create,
-# update and delete its resources. resourcemanager.projectIamAdmin is the one that can grant roles: see docs/cicd.md.
+# update and delete its resources; project role grants go through IAM_ADMIN under a condition (below).
 INFRASTRUCTURE_ROLES = (
     "roles/serviceusage.serviceUsageAdmin",
     "roles/iam.serviceAccountAdmin",
     "roles/iam.serviceAccountUser",
     "roles/iam.roleAdmin",
     "roles/iam.workloadIdentityPoolViewer",
-    "roles/resourcemanager.projectIamAdmin",
     "roles/storage.admin",
     "roles/bigquery.admin",
     "roles/cloudkms.admin",
@@ -133,6 +140,12 @@ def trust_condition(trust: Trust) -> str:
 def attribute_condition(args: CiIdentityArgs) -> str:
     """The provider accepts a token when it matches one duty's trust; bindings then pick the duty by subject."""
     return " || ".join(trust_condition(t) for t in args.trusts())
+
+
+def grantable_roles_condition(roles: tuple[str, ...]) -> str:
+    """CEL limiting a projectIamAdmin grant to adding/removing these roles (GCP's delegated role-grant condition)."""
+    listed = ", ".join(_cel(r) for r in roles)
+    return f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{listed}])"
 
 
 @dataclass(frozen=True)
@@ -263,6 +276,21 @@ class CiIdentity(pulumi.ComponentResource):
             ),
             # The CD step uploads the trained model and promotes models/latest/.
             lake.grant_write(rollout, zone=Zone.ARTIFACTS, prefix=MODELS_PREFIX),
+        )
+        infra = accounts[Duty.INFRASTRUCTURE]
+        grants[Duty.INFRASTRUCTURE] += (
+            projects.IAMMember(
+                f"{name}-infrastructure-projectIamAdmin",
+                project=lake.project_id,
+                role=IAM_ADMIN,
+                member=infra.member,
+                condition=projects.IAMMemberConditionArgs(
+                    title="only the roles the stack grants",
+                    description="pulumi up may grant and revoke the stack's own project roles, no other",
+                    expression=grantable_roles_condition(PROJECT_ROLES_THE_STACK_GRANTS),
+                ),
+                opts=child,
+            ),
         )
         for duty, role_names in ((Duty.PREVIEW, PREVIEW_ROLES), (Duty.INFRASTRUCTURE, INFRASTRUCTURE_ROLES)):
             if duty in accounts:

@@ -531,6 +531,28 @@ def test_wif_condition_pins_subject_repository_ref_and_workflow(inv: Inventory, 
         ), duty
 
 
+def test_ci_infrastructure_may_grant_only_the_stacks_own_project_roles(
+    inv: Inventory, alt: Inventory
+) -> None:
+    from components.ci_identity.gcp import PROJECT_ROLES_THE_STACK_GRANTS
+
+    granted = {
+        r["inputs"]["role"]
+        for i in (inv, alt)
+        for r in of(i, "projects/iAMMember:IAMMember")
+        if not r["name"].startswith("ci-")
+    }
+    assert granted == set(
+        PROJECT_ROLES_THE_STACK_GRANTS
+    )  # a new project grant must be added to the condition
+    admin = one(inv, "projects/iAMMember:IAMMember", "ci-infrastructure-projectIamAdmin")["inputs"]
+    assert admin["role"] == "roles/resourcemanager.projectIamAdmin"
+    assert admin["condition"]["expression"] == (
+        "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly("
+        '["roles/artifactregistry.writer", "roles/dataproc.worker", "roles/logging.logWriter"])'
+    )
+
+
 def test_ci_rollout_roles_limited_to_delivery(inv: Inventory) -> None:
     member = f"serviceAccount:{inv['outputs']['ci_rollout_identity']}"
     grants = {r["name"]: r["inputs"] for r in inv["resources"] if r["inputs"].get("member") == member}

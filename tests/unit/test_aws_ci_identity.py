@@ -240,3 +240,13 @@ def test_docs_list_every_grant_not_scoped_to_the_stack() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "cicd.md").read_text()
     for sid, reason in aws_permissions.unscoped():
         assert f"| `{sid}` | {reason} |" in doc, sid
+
+
+def test_the_rollout_session_must_outlast_training_and_the_canary() -> None:
+    from tricloud.config import parse
+
+    values = {**stack_config("aws"), "tricloud:training": {"max_runtime_minutes": 240}}
+    with pytest.raises(InvalidArgs, match=r"tricloud:ci.session_minutes = 180: .* at least 275"):
+        parse("aws", values)
+    values["tricloud:ci"] = {**values["tricloud:ci"], "session_minutes": 275}
+    assert parse("aws", values).ci.session_minutes == 275
