@@ -9,7 +9,8 @@ deployment branch policy (stacks/github sets it as code). docs/cicd.md says so.
 
 - preview: Reader on the subscription (no data actions, no listKeys), for pull-request jobs;
 - infrastructure: Contributor + Role Based Access Control Administrator on the subscription (`pulumi up` creates the
-  stack's resource groups and role assignments; nothing narrower can create a resource group);
+  stack's resource groups and role assignments; nothing narrower can create a resource group), the latter under a
+  condition that allows assigning only the built-in roles the stack's components use;
 - rollout: the ML workspace (jobs, models, deployments, traffic), ACR Tasks builds on the registry, the artifacts
   zone's models/ prefix and the API Management subscription key for the smoke request.
 """
@@ -26,6 +27,7 @@ import pulumi_azure_native.resources as resources
 
 from components.api_frontend.azure import ApiFrontend
 from components.azure_common import (
+    ROLES,
     AzurePrincipal,
     assign_role,
     azure_name,
@@ -63,6 +65,18 @@ SMOKE_ACTIONS = (
     "Microsoft.ApiManagement/service/subscriptions/read",
     "Microsoft.ApiManagement/service/subscriptions/listSecrets/action",
 )
+
+
+def assignable_roles_condition(role_ids: list[str]) -> str:
+    """ABAC condition on Role Based Access Control Administrator: create and delete assignments of these role
+    definitions only (never Owner, User Access Administrator or itself), Azure's delegated-assignment pattern."""
+    guids = ", ".join(sorted(role_ids))
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}})) "
+        "AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+    )
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,9 @@ class CiIdentity(pulumi.ComponentResource):
             )
             principals[duty] = AzurePrincipal(f"{name}-{duty.value}-identity", identities[duty].principal_id)
 
-        def on_subscription(duty: Duty, role: str) -> authorization.RoleAssignment:
+        def on_subscription(
+            duty: Duty, role: str, condition: str | None = None
+        ) -> authorization.RoleAssignment:
             slug = role.lower().replace(" ", "-")
             return authorization.RoleAssignment(
                 f"{name}-{duty.value}-{slug}",
@@ -138,6 +154,8 @@ class CiIdentity(pulumi.ComponentResource):
                 ),
                 scope=subscription,
                 description=f"tricloud: {role} for GitHub {duty.value} jobs",
+                condition=condition,
+                condition_version="2.0" if condition else None,
                 opts=child,
             )
 
@@ -174,7 +192,13 @@ class CiIdentity(pulumi.ComponentResource):
         grants: dict[Duty, tuple[pulumi.Resource, ...]] = {
             Duty.INFRASTRUCTURE: (
                 on_subscription(Duty.INFRASTRUCTURE, "Contributor"),
-                on_subscription(Duty.INFRASTRUCTURE, "Role Based Access Control Administrator"),
+                # Only the built-in roles the stack's components assign (azure_common.ROLES); the CI identities'
+                # own roles stay an administrator's.
+                on_subscription(
+                    Duty.INFRASTRUCTURE,
+                    "Role Based Access Control Administrator",
+                    assignable_roles_condition(list(ROLES.values())),
+                ),
             ),
             Duty.ROLLOUT: (
                 # Submit training jobs, register models, create deployments and shift traffic in this workspace.
