@@ -174,6 +174,7 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
     if raw_policy is not None and not isinstance(raw_policy, Mapping):
         raise InvalidArgs(f"{NAMESPACE}:policy", raw_policy, "must be an object")
     policy = build_args(PolicyArgs, raw_policy or {}, f"{NAMESPACE}:policy")
+    _check_ci_session(sections)  # type: ignore[arg-type]
     project_id = values.get("gcp:project") if cloud == "gcp" else None
     return PlatformConfig(
         cloud=cloud,
@@ -183,6 +184,24 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
         policy=policy,
         **sections,  # type: ignore[arg-type]
     )
+
+
+CI_JOB_MARGIN_MINUTES = (
+    30  # image build, registration, approval and the smoke test around training and the bake
+)
+
+
+def _check_ci_session(sections: Mapping[str, Any]) -> None:
+    """The rollout job signs in once: its session must outlast training plus the canary bake."""
+    ci, training, endpoint = sections["ci"], sections["training"], sections["endpoint"]
+    needed = training.max_runtime_minutes + endpoint.canary_wait_minutes + CI_JOB_MARGIN_MINUTES
+    if ci.session_minutes < needed:
+        raise InvalidArgs(
+            f"{NAMESPACE}:ci.session_minutes",
+            ci.session_minutes,
+            f"must cover training.max_runtime_minutes ({training.max_runtime_minutes}) + "
+            f"endpoint.canary_wait_minutes ({endpoint.canary_wait_minutes}) + {CI_JOB_MARGIN_MINUTES}: at least {needed}",
+        )
 
 
 def load(cloud: str) -> PlatformConfig:

@@ -21,7 +21,7 @@ spark = SparkCluster("spark", cfg.spark, lake=lake)
 training = TrainingJob("training", cfg.training, lake=lake)
 endpoint = ModelEndpoint("endpoint", cfg.endpoint, lake=lake, training=training, observability=observability)
 api = ApiFrontend("api", cfg.api, endpoint=endpoint, observability=observability)
-ci = CiIdentity("ci", cfg.ci, lake=lake, endpoint=endpoint, training=training)
+ci = CiIdentity("ci", cfg.ci, lake=lake, endpoint=endpoint, training=training, api=api)
 
 # The cloud-neutral outputs: the same names on every cloud (each concept's spec OUTPUTS).
 for component in (observability, lake, spark, training, endpoint, api, ci):

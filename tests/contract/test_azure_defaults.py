@@ -13,6 +13,7 @@ import pytest
 
 from components.api_frontend.spec import HANDLERS
 from components.azure_common import ROLES
+from components.ci_identity.azure import SUBSCRIPTION_ROLES
 from components.ci_identity.spec import GITHUB_ISSUER
 from components.errors import InvalidArgs
 from tricloud.inventory import build_inventory, stack_config
@@ -45,7 +46,12 @@ ALT_CONFIG: dict[str, Any] = {
         "jwt_audience": ["api://tricloud"],
     },
     "observability": {"alert_email": "oncall@example.com"},
-    "ci": {"environment": None, "allowed_refs": ["refs/heads/main", "refs/tags/v*"]},
+    "ci": {
+        "environment": "staging",
+        "rollout_environment": "staging-model",
+        "github_owner_id": 11,
+        "github_repository_id": 22,
+    },
 }
 
 
@@ -191,7 +197,7 @@ def test_lake_data_roles_are_scoped_to_single_filesystems(inv: Inventory) -> Non
         "training-identity-lake-artifacts-models-write",
         "endpoint-identity-lake-artifacts-models-read",
         "endpoint-identity-lake-artifacts-capture-write",
-        "ci-deploy-identity-lake-artifacts-models-write",
+        "ci-rollout-identity-lake-artifacts-models-write",
     }
     for name, g in prefixed.items():
         prefix = "spark-logs/" if "spark-logs" in name else "capture/" if "capture" in name else "models/"
@@ -200,9 +206,11 @@ def test_lake_data_roles_are_scoped_to_single_filesystems(inv: Inventory) -> Non
 
 
 def test_role_definitions_are_known_built_in_roles(inv: Inventory) -> None:
-    known = set(ROLES.values())
+    known = set(ROLES.values()) | set(SUBSCRIPTION_ROLES.values())
     for g in of_type(inv, "authorization:RoleAssignment"):
         rid = g["inputs"]["roleDefinitionId"]
+        if g["name"] in ("ci-rollout-image-build", "ci-rollout-smoke"):  # custom roles, tested by duty below
+            continue
         assert rid.startswith(
             f"/subscriptions/{azure_mocks.SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
         )
@@ -405,26 +413,56 @@ def test_alerts_and_action_group(inv: Inventory, alt: Inventory) -> None:
 
 
 def test_ci_federated_credentials_pin_issuer_audience_and_subject(inv: Inventory, alt: Inventory) -> None:
-    (cred,) = of_type(inv, "managedidentity:FederatedIdentityCredential")
-    assert cred["inputs"]["issuer"] == GITHUB_ISSUER
-    assert cred["inputs"]["audiences"] == ["api://AzureADTokenExchange"]
-    assert cred["inputs"]["subject"] == "repo:tricloud/tricloud:environment:production"
+    creds = {c["name"]: c["inputs"] for c in of_type(inv, "managedidentity:FederatedIdentityCredential")}
+    assert {c["issuer"] for c in creds.values()} == {GITHUB_ISSUER}
+    assert all(c["audiences"] == ["api://AzureADTokenExchange"] for c in creds.values())
+    assert {n: c["subject"] for n, c in creds.items()} == {
+        "ci-preview-github": "repo:tricloud/tricloud:pull_request",
+        "ci-infrastructure-github": "repo:tricloud/tricloud:environment:dev",
+        "ci-rollout-github": "repo:tricloud/tricloud:environment:dev-model",
+    }
     subjects = sorted(
         c["inputs"]["subject"] for c in of_type(alt, "managedidentity:FederatedIdentityCredential")
     )
     assert subjects == [
-        "repo:tricloud/tricloud:ref:refs/heads/main",
-        "repo:tricloud/tricloud:ref:refs/tags/v*",
+        "repo:tricloud@11/tricloud@22:environment:staging",
+        "repo:tricloud@11/tricloud@22:environment:staging-model",
+        "repo:tricloud@11/tricloud@22:pull_request",
     ]
-    scopes = {
-        g["name"]: g["inputs"]["scope"]
+
+
+def test_ci_identities_are_split_by_duty(inv: Inventory) -> None:
+    assignments = {
+        g["name"]: g["inputs"]
         for g in of_type(inv, "authorization:RoleAssignment")
         if g["name"].startswith("ci-")
     }
-    assert scopes["ci-deploy-ml"].endswith("/workspaces/tricloud-azure-dev-mlw")
-    assert scopes["ci-deploy-acr-push"].endswith("/registries/tricloudazuredevacr")
-    assert scopes["ci-deploy-identity-lake-artifacts-models-write"].endswith("/containers/artifacts")
-    assert len(scopes) == 3
+    role = {n: a["roleDefinitionId"].rsplit("/", 1)[1] for n, a in assignments.items()}
+    subscription = f"/subscriptions/{azure_mocks.SUBSCRIPTION_ID}"
+    # Preview reads; infrastructure creates the stack's resource groups and role assignments: subscription scope.
+    assert role["ci-preview-reader"] == "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    assert role["ci-infrastructure-contributor"] == "b24988ac-6180-42a0-ab88-20f7382dd24c"
+    assert (
+        role["ci-infrastructure-role-based-access-control-administrator"]
+        == "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+    )
+    assert {assignments[n]["scope"] for n in role if "preview" in n or "infrastructure" in n} == {
+        subscription
+    }
+    # The rollout identity reaches the workspace, the registry, the API gateway and models/ only.
+    rollout = {n: a["scope"] for n, a in assignments.items() if n.startswith("ci-rollout")}
+    assert rollout["ci-rollout-ml"].endswith("/workspaces/tricloud-azure-dev-mlw")
+    assert rollout["ci-rollout-acr-push"].endswith("/registries/tricloudazuredevacr")
+    assert rollout["ci-rollout-image-build"].endswith("/registries/tricloudazuredevacr")
+    assert "/providers/Microsoft.ApiManagement/service/" in rollout["ci-rollout-smoke"]
+    assert rollout["ci-rollout-identity-lake-artifacts-models-write"].endswith("/containers/artifacts")
+    assert len(rollout) == 5
+    custom = {r["name"]: r["inputs"] for r in of_type(inv, "authorization:RoleDefinition")}
+    build = custom["ci-image-build-role"]["permissions"][0]["actions"]
+    assert (
+        "Microsoft.ContainerRegistry/registries/scheduleRun/action" in build
+    )  # ACR Tasks, which AcrPush lacks
+    assert custom["ci-smoke-role"]["assignableScopes"] == [rollout["ci-rollout-smoke"]]
 
 
 # --- mocks -------------------------------------------------------------------------------------------------------

@@ -54,7 +54,12 @@ def alt() -> Inventory:
             endpoint={"mode": "instance", "min_instances": 2, "max_instances": 3, "data_capture_percent": 0},
             api={"auth": "jwt", "jwt_issuer": "https://login.example.com/", "jwt_audience": ["tricloud-api"]},
             observability={"alert_email": "ops@example.com"},
-            ci={"github_repository": "acme/houses", "environment": None, "allowed_refs": ["refs/tags/v*"]},
+            ci={
+                "github_repository": "acme/houses",
+                "allowed_refs": ["refs/tags/v*"],
+                "github_owner_id": 11,
+                "github_repository_id": 22,
+            },
             tags={"Team Name": "ML Platform", "CostCentre": "CC-42"},
         ),
     )
@@ -496,43 +501,87 @@ def test_handler_module_defines_the_entry_point() -> None:
 # --- CiIdentity ----------------------------------------------------------------------------------------------------
 
 
-def test_wif_condition_pins_repository_environment_and_ref(inv: Inventory, alt: Inventory) -> None:
+def test_wif_condition_pins_subject_repository_ref_and_workflow(inv: Inventory, alt: Inventory) -> None:
     provider = one(inv, "WorkloadIdentityPoolProvider")["inputs"]
     assert provider["oidc"]["issuerUri"] == "https://token.actions.githubusercontent.com"
-    assert provider["attributeCondition"] == (
-        'assertion.repository == "tricloud/tricloud" && '
-        'assertion.sub == "repo:tricloud/tricloud:environment:production" && '
-        'assertion.ref == "refs/heads/main"'
+    assert provider["attributeMapping"]["google.subject"] == "assertion.sub"
+    clauses = provider["attributeCondition"].split(" || ")
+    assert len(clauses) == 3  # preview, infrastructure, rollout
+    assert clauses[1] == (
+        '(assertion.sub == "repo:tricloud/tricloud:environment:dev" && '
+        'assertion.repository == "tricloud/tricloud" && assertion.ref == "refs/heads/main" && '
+        'assertion.job_workflow_ref == "tricloud/tricloud/.github/workflows/deploy-stack.yml@refs/heads/main")'
     )
-    assert provider["attributeMapping"]["attribute.repository"] == "assertion.repository"
     other = one(alt, "WorkloadIdentityPoolProvider")["inputs"]["attributeCondition"]
-    assert 'assertion.repository == "acme/houses"' in other
-    assert 'assertion.ref.startsWith("refs/tags/v")' in other
-    user = one(inv, "serviceaccount/iAMMember:IAMMember", "ci-wif-user")["inputs"]
-    assert user["role"] == "roles/iam.workloadIdentityUser"
-    assert re.fullmatch(
-        r"principalSet://iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/"
-        r"[a-z0-9-]+/attribute\.repository/tricloud/tricloud",
-        user["member"],
+    assert 'assertion.sub == "repo:acme@11/houses@22:environment:dev"' in other
+    assert 'assertion.ref.matches("^refs/tags/v.*$")' in other
+    assert 'assertion.repository_id == "22" && assertion.repository_owner_id == "11"' in other
+    # Each service account lets in the principal of its own subject only.
+    users = {
+        r["name"]: r["inputs"]
+        for r in of(inv, "serviceaccount/iAMMember:IAMMember")
+        if r["name"].endswith("wif-user")
+    }
+    assert set(users) == {"ci-preview-wif-user", "ci-infrastructure-wif-user", "ci-rollout-wif-user"}
+    for duty, sub in (
+        ("preview", "pull_request"),
+        ("infrastructure", "environment:dev"),
+        ("rollout", "environment:dev-model"),
+    ):
+        assert users[f"ci-{duty}-wif-user"]["role"] == "roles/iam.workloadIdentityUser"
+        assert re.fullmatch(
+            r"principal://iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/"
+            rf"[a-z0-9-]+/subject/repo:tricloud/tricloud:{sub}",
+            users[f"ci-{duty}-wif-user"]["member"],
+        ), duty
+
+
+def test_ci_infrastructure_may_grant_only_the_stacks_own_project_roles(
+    inv: Inventory, alt: Inventory
+) -> None:
+    from components.ci_identity.gcp import PROJECT_ROLES_THE_STACK_GRANTS
+
+    granted = {
+        r["inputs"]["role"]
+        for i in (inv, alt)
+        for r in of(i, "projects/iAMMember:IAMMember")
+        if not r["name"].startswith("ci-")
+    }
+    assert granted == set(
+        PROJECT_ROLES_THE_STACK_GRANTS
+    )  # a new project grant must be added to the condition
+    admin = one(inv, "projects/iAMMember:IAMMember", "ci-infrastructure-projectIamAdmin")["inputs"]
+    assert admin["role"] == "roles/resourcemanager.projectIamAdmin"
+    assert admin["condition"]["expression"] == (
+        "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly("
+        '["roles/artifactregistry.writer", "roles/dataproc.worker", "roles/logging.logWriter"])'
     )
 
 
-def test_ci_roles_limited_to_deploy_and_models(inv: Inventory) -> None:
-    member = f"serviceAccount:{inv['outputs']['ci_role']}"
-    grants = {
-        r["type"].split(":")[-1]: r["inputs"] for r in inv["resources"] if r["inputs"].get("member") == member
-    }
-    assert set(grants) == {"AiEndpointIamMember", "IAMMember", "BucketIAMMember"}
-    assert grants["AiEndpointIamMember"]["endpoint"] == inv["outputs"]["endpoint_name"]
-    assert grants["BucketIAMMember"]["bucket"].endswith("-artifacts")
-    assert 'objects/models/")' in grants["BucketIAMMember"]["condition"]["expression"]
+def test_ci_rollout_roles_limited_to_delivery(inv: Inventory) -> None:
+    member = f"serviceAccount:{inv['outputs']['ci_rollout_identity']}"
+    grants = {r["name"]: r["inputs"] for r in inv["resources"] if r["inputs"].get("member") == member}
+    kinds = {n: r["type"].split(":")[-1] for n in grants for r in inv["resources"] if r["name"] == n}
+    assert sorted(kinds.values()) == sorted(
+        ["AiEndpointIamMember", "IAMMember", "IAMMember", "BucketIAMMember", "RepositoryIamMember"]
+    )
+    assert grants["ci-deploy"]["endpoint"] == inv["outputs"]["endpoint_name"]
+    assert grants["ci-image-push"]["role"] == "roles/artifactregistry.writer"
+    bucket = next(g for n, g in grants.items() if kinds[n] == "BucketIAMMember")
+    assert (
+        bucket["bucket"].endswith("-artifacts") and 'objects/models/")' in bucket["condition"]["expression"]
+    )
     roles = {
         r["name"]: r["inputs"]["permissions"] for r in of(inv, "IAMCustomRole") if r["name"].startswith("ci-")
     }
-    assert all(p.startswith("aiplatform.") for perms in roles.values() for p in perms)
-    act_as = one(inv, "serviceaccount/iAMMember:IAMMember", "ci-act-as-training")["inputs"]
-    assert act_as["role"] == "roles/iam.serviceAccountUser" and act_as["member"] == member
+    assert all(p.startswith(("aiplatform.", "apikeys.keys.")) for perms in roles.values() for p in perms)
+    act_as = grants["ci-act-as-training"]
+    assert act_as["role"] == "roles/iam.serviceAccountUser"
     assert inv["outputs"]["training_role"] in act_as["serviceAccountId"]
+    preview = f"serviceAccount:{inv['outputs']['ci_preview_identity']}"
+    assert {r["inputs"]["role"] for r in inv["resources"] if r["inputs"].get("member") == preview} == {
+        "roles/viewer"
+    }
 
 
 def test_docs_config_reference_is_current() -> None:

@@ -97,5 +97,5 @@ def platform(
     tr = TrainingJob("training", training or TrainingJobArgs(), lake=lake)
     ep = ModelEndpoint("endpoint", endpoint or ModelEndpointArgs(), lake=lake, training=tr, observability=obs)
     fe = ApiFrontend("api", api or ApiFrontendArgs(), endpoint=ep, observability=obs) if with_api else None
-    cid = CiIdentity("ci", ci, lake=lake, endpoint=ep, training=tr) if ci else None
+    cid = CiIdentity("ci", ci, lake=lake, endpoint=ep, training=tr, api=fe) if ci and fe else None
     return Platform(observability=obs, lake=lake, training=tr, endpoint=ep, api=fe, spark=sp, ci=cid)

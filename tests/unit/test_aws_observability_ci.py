@@ -1,4 +1,4 @@
-"""Observability (encrypted topic, alarms, dashboard) and CiIdentity (GitHub OIDC pinned to aud and sub) on AWS."""
+"""Observability on AWS: encrypted topic, alarms, dashboard (CiIdentity: test_aws_ci_identity.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import json
 
 import pulumi
 import pytest
-from aws_support import actions_and_resources, platform, role_statements, settled
+from aws_support import platform, settled
 
-from components.ci_identity.aws import CiIdentity
-from components.ci_identity.spec import AwsCiOptions, CiIdentityArgs
 from components.observability.aws import Observability
 from components.observability.spec import ObservabilityArgs
 from tricloud.mocks import RecordingMocks
@@ -78,89 +76,3 @@ def test_watching_after_the_dashboard_is_published_is_an_error(mocks: RecordingM
     with pytest.raises(RuntimeError, match="call watch_api last"):
         obs.watch_endpoint("ep", "primary")
     return settled(lambda: None)
-
-
-@pulumi.runtime.test
-def test_oidc_trust_pins_audience_and_subject(mocks: RecordingMocks):
-    platform(ci=CiIdentityArgs(github_repository="acme/ml", environment="prod"))
-
-    def check() -> None:
-        provider = mocks.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-        assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
-        assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
-        trust = json.loads(mocks.one("aws:iam/role:Role", "ci-deploy-role").inputs["assumeRolePolicy"])
-        (st,) = trust["Statement"]
-        assert st["Principal"] == {"Federated": provider.id}
-        assert st["Action"] == "sts:AssumeRoleWithWebIdentity"
-        assert st["Condition"] == {
-            "StringEquals": {
-                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                "token.actions.githubusercontent.com:sub": ["repo:acme/ml:environment:prod"],
-            }
-        }
-
-    return settled(check)
-
-
-@pulumi.runtime.test
-def test_oidc_subjects_are_refs_without_an_environment(mocks: RecordingMocks):
-    platform(
-        ci=CiIdentityArgs(
-            github_repository="acme/ml", environment=None, allowed_refs=("refs/heads/main", "refs/tags/v*")
-        )
-    )
-
-    def check() -> None:
-        trust = json.loads(mocks.one("aws:iam/role:Role", "ci-deploy-role").inputs["assumeRolePolicy"])
-        subs = trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
-        assert subs == ["repo:acme/ml:ref:refs/heads/main", "repo:acme/ml:ref:refs/tags/v*"]
-
-    return settled(check)
-
-
-@pulumi.runtime.test
-def test_an_existing_oidc_provider_is_reused(mocks: RecordingMocks):
-    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    p = platform(with_api=False)
-    ci = CiIdentity(
-        "ci",
-        CiIdentityArgs(aws=AwsCiOptions(existing_provider_arn=arn)),
-        lake=p.lake,
-        endpoint=p.endpoint,
-        training=p.training,
-    )
-
-    def check(provider: str) -> None:
-        assert provider == arn
-        assert mocks.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
-        trust = json.loads(mocks.one("aws:iam/role:Role", "ci-deploy-role").inputs["assumeRolePolicy"])
-        assert trust["Statement"][0]["Principal"] == {"Federated": arn}
-
-    return pulumi.Output.all(settled(lambda: None), ci.ci_identity_provider).apply(lambda v: check(v[1]))
-
-
-@pulumi.runtime.test
-def test_deploy_role_is_limited_to_the_deploy_workflow(mocks: RecordingMocks):
-    platform(ci=CiIdentityArgs())
-
-    def check() -> None:
-        statements = role_statements(mocks, "tricloud-aws-dev-github-deploy")
-        pairs = set(actions_and_resources(statements))
-        # ecr:GetAuthorizationToken has no resource-level permissions: "*" is its only form (it grants no image).
-        assert not any((r == "*" and a != "ecr:GetAuthorizationToken") or a.endswith(":*") for a, r in pairs)
-        push = {r for a, r in pairs if a == "ecr:PutImage"}
-        assert push == {"arn:aws:ecr:ap-south-1:123456789012:repository/tricloud-aws-dev"}, push
-        update = {r for a, r in pairs if a == "sagemaker:UpdateEndpoint"}
-        assert update == {"arn:aws:sagemaker:ap-south-1:123456789012:endpoint/tricloud-aws-dev-endpoint"}
-        passrole = next(s for s in statements if s["Action"] == ["iam:PassRole"])
-        assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-        assert set(passrole["Resource"]) == {
-            "arn:aws:iam::123456789012:role/tricloud-aws-dev-sagemaker-training",
-            "arn:aws:iam::123456789012:role/tricloud-aws-dev-sagemaker-endpoint",
-        }
-        s3 = {r for a, r in pairs if a.startswith("s3:")}
-        bucket = "arn:aws:s3:::tricloud-aws-dev-artifacts-123456789012-ap-south-1"
-        assert s3 == {bucket, bucket + "/models/*"}
-        assert {a for a, _ in pairs if a.startswith("iam:")} == {"iam:PassRole"}
-
-    return settled(check)

@@ -235,6 +235,9 @@ def computed_state(type_token: str, name: str, inputs: dict, region: str) -> tup
     if token == "authorization:RoleAssignment":
         phys = str(inputs.get("roleAssignmentName") or _guid("ra", name))
         rid = f"{inputs.get('scope')}/providers/Microsoft.Authorization/roleAssignments/{phys}"
+    elif token == "authorization:RoleDefinition":  # a custom role lives at its assignable scope
+        phys = str(inputs.get("roleDefinitionId") or _guid("rd", name))
+        rid = f"{inputs.get('scope')}/providers/Microsoft.Authorization/roleDefinitions/{phys}"
     elif token == "monitor:DiagnosticSetting":
         phys = str(inputs.get("name") or name)
         rid = f"{inputs.get('resourceUri')}/providers/Microsoft.Insights/diagnosticSettings/{phys}"
@@ -245,7 +248,10 @@ def computed_state(type_token: str, name: str, inputs: dict, region: str) -> tup
     else:
         raise KeyError(f"type_token = {type_token!r}: tricloud.mocks.azure has no ARM shape for it; add one")
     outputs.update(name=phys)
-    if "location" not in outputs and token not in ("authorization:RoleAssignment",):
+    if "location" not in outputs and token not in (
+        "authorization:RoleAssignment",
+        "authorization:RoleDefinition",
+    ):
         outputs["location"] = region
     ident = _identity(inputs, rid)
     if ident is not None:

@@ -1,4 +1,4 @@
-"""IAM roles, inline policies, attachments, instance profiles and OIDC providers."""
+"""IAM roles, inline and managed policies, attachments, instance profiles and OIDC providers."""
 
 from __future__ import annotations
 
@@ -107,6 +107,36 @@ class RolePolicy(PutHandler):
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         role, _, name = e.id.partition(":")
         return found(lambda: ctx.client("iam").get_role_policy(RoleName=role, PolicyName=name))
+
+
+@register("aws:iam/policy:Policy", "iam")
+class ManagedPolicy(Handler):
+    """A customer-managed policy (the CI infrastructure role's grants do not fit one inline document)."""
+
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical()
+        policy = ctx.client("iam").create_policy(
+            PolicyName=name,
+            Path=r.get("path", "/"),
+            PolicyDocument=as_json(r.get("policy")),
+            Description=r.get("description", ""),
+            Tags=tag_list(r.get("tags")),
+        )["Policy"]
+        return policy["Arn"], {"name": name, "arn": policy["Arn"], "policyId": policy["PolicyId"]}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        iam = ctx.client("iam")
+
+        def drop() -> None:
+            for version in iam.list_policy_versions(PolicyArn=e.id)["Versions"]:
+                if not version["IsDefaultVersion"]:
+                    iam.delete_policy_version(PolicyArn=e.id, VersionId=version["VersionId"])
+            iam.delete_policy(PolicyArn=e.id)
+
+        ignore_gone(drop)
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("iam").get_policy(PolicyArn=e.id))
 
 
 @register("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "iam")
