@@ -41,7 +41,15 @@ def stack_config(cloud: str, stack: str = "dev") -> dict[str, Any]:
     path = stack_dir(cloud) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise InvalidArgs("stack", stack, f"{path.relative_to(REPO_ROOT)} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidArgs(str(path.relative_to(REPO_ROOT)), where, f"is not valid YAML: {problem}") from None
+    if not isinstance(data, Mapping):
+        raise InvalidArgs(str(path.relative_to(REPO_ROOT)), type(data).__name__, "must be a YAML mapping")
     config = data.get("config") or {}
     if not isinstance(config, Mapping):
         raise InvalidArgs(f"{path.name}: config", config, "must be a mapping")

@@ -25,6 +25,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
+from components.errors import InvalidArgs
 from tricloud.policy.catalog import catalogue, markdown_table
 from tricloud.policy.model import ADVISORY, CLOUDS, MANDATORY
 from tricloud.policy.pack import Exceptions, policy_for
@@ -132,6 +133,30 @@ def test_unknown_value_in_a_preview_is_reported_as_cannot_run_not_as_a_violation
             lambda m, u: reported.append(m),
         )
     assert reported == []
+
+
+def test_a_prefix_exception_excuses_only_the_names_that_start_with_it() -> None:
+    route = rule("aws-apigw-route-authorization")
+    excused: list[Any] = []
+    exceptions = Exceptions(
+        [PolicyException(policy=route.id, resource="ci-infra-*", reason="the deploy identity needs it all")]
+    )
+    policy = policy_for(route, lambda: exceptions, excused.append)
+    reported: list[str] = []
+    for name in ("ci-infra-a", "ci-infra-b", "ci-infrax", "ci-preview-a"):
+        props = {"routeKey": f"GET /{name}", "authorizationType": "NONE"}
+        policy.validate(_args("aws:apigatewayv2/route:Route", name, props), lambda m, u: reported.append(m))
+    assert [e.resource for e in excused] == ["ci-infra-a", "ci-infra-b"]
+    assert reported == [
+        "GET /ci-infrax is open to anonymous callers",
+        "GET /ci-preview-a is open to anonymous callers",
+    ]
+
+
+@pytest.mark.parametrize("resource", ["*", "ci-*-x", "a*b*"])
+def test_a_wildcard_other_than_one_trailing_star_is_refused(resource: str) -> None:
+    with pytest.raises(InvalidArgs, match="may end with one"):
+        PolicyException(policy="aws-apigw-route-authorization", resource=resource, reason="x" * 30).validate()
 
 
 def test_an_exception_excuses_only_its_policy_resource_and_item() -> None:

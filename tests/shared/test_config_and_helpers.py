@@ -121,3 +121,18 @@ def test_cli_reports_a_missing_stack_file_in_one_line() -> None:
     assert isinstance(result.exception, InvalidArgs)
     assert result.exception.field == "stack" and result.exception.value == "nosuchstack"
     assert "stacks/aws/Pulumi.nosuchstack.yaml does not exist" in str(result.exception)
+
+
+def test_a_stack_file_that_is_not_yaml_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    import tricloud.inventory as inventory
+
+    (tmp_path / "aws").mkdir()
+    (tmp_path / "aws" / "__main__.py").write_text("")
+    (tmp_path / "aws" / "Pulumi.broken.yaml").write_text("config:\n  tricloud:owner: `me`\n")
+    monkeypatch.setattr(inventory, "REPO_ROOT", tmp_path.parent)
+    monkeypatch.setattr(inventory, "stack_dir", lambda cloud: tmp_path / cloud)
+    with pytest.raises(InvalidArgs) as info:
+        inventory.stack_config("aws", "broken")
+    assert info.value.field.endswith("aws/Pulumi.broken.yaml")
+    # 2 spaces + "tricloud:owner: " = 18 characters before the backtick
+    assert info.value.value == "line 2, column 19" and "is not valid YAML" in info.value.reason

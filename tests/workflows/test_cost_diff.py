@@ -33,19 +33,25 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def totals(markdown: str) -> dict[str, tuple[float | None, float | None]]:
-    """cloud -> (base, head) monthly totals; None where the report says n/a (no such stack on that side)."""
-    found = re.findall(r"^\| (aws|azure|gcp) \| (n/a|\$[\d,.]+) \| (n/a|\$[\d,.]+) \|", markdown, re.M)
+def totals(markdown: str) -> dict[str, tuple[float | str, float | str]]:
+    """cloud -> (base, head) monthly totals: a number (a lower bound where marked "≥"), "absent" where that side has
+    no such stack ("-"), "no estimate" where every price it needs is missing ("?")."""
+    found = re.findall(r"^\| (aws|azure|gcp) \| ([^|]+) \| ([^|]+) \|", markdown, re.M)
 
-    def money(text: str) -> float | None:
-        return None if text == "n/a" else float(text.lstrip("$").replace(",", ""))
+    def figure(text: str) -> float | str:
+        text = text.strip()
+        if text == "-":
+            return "absent"
+        if text == "?":
+            return "no estimate"
+        return float(re.sub(r"[^\d.]", "", text.split("+")[0]))
 
-    return {c: (money(b), money(h)) for c, b, h in found}
+    return {c: (figure(b), figure(h)) for c, b, h in found if not b.startswith("`")}
 
 
 def rows(markdown: str) -> dict[tuple[str, str], str]:
     """(cloud, resource) -> change, from the per-resource table."""
-    found = re.findall(r"^\| (aws|azure|gcp) \| `([^`]+)` \| `[^`]+` \| (\w+) \|", markdown, re.M)
+    found = re.findall(r"^\| (aws|azure|gcp) \| `([^`]+)` \(`[^`]+`\) \| (\w+) \|", markdown, re.M)
     return {(c, r): change for c, r, change in found}
 
 
@@ -80,7 +86,8 @@ def test_cost_diff_prices_the_base_commit_with_its_own_code(tmp_path: Path) -> N
     markdown = out.read_text()
     t = totals(markdown)
     assert t["aws"][1] < t["aws"][0]  # type: ignore[operator]  # the EMR Serverless application (priced) is gone; EMR on EC2 is unpriced
-    assert t["azure"][0] is None and t["azure"][1] is not None  # not in the base: priced as new
+    # not in the base; in the head, but Central India has no prices: "no estimate", never $0.00
+    assert t["azure"] == ("absent", "no estimate")
     assert t["gcp"][0] == t["gcp"][1]  # IAM is free
     changes = rows(markdown)
     assert (

@@ -152,7 +152,8 @@ def check_inventory(
             )
     names = {r["name"] for r in inv["resources"]}
     for i, e in enumerate(exceptions):
-        if e.resource not in names:
+        prefix = e.resource[:-1] if e.resource.endswith("*") else None
+        if e.resource not in names and not (prefix and any(n.startswith(prefix) for n in names)):
             raise InvalidArgs(
                 f"tricloud:policy.exceptions[{i}].resource",
                 e.resource,

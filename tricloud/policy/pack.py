@@ -46,14 +46,26 @@ class Excused:
 
 
 class Exceptions:
-    """Lookup of (policy, resource, item) exceptions; an exception without item covers every item."""
+    """Lookup of (policy, resource, item) exceptions; an exception without item covers every item, and a resource
+    ending in `*` covers every resource whose name starts with what precedes it."""
 
     def __init__(self, exceptions: Iterable[PolicyException] = ()) -> None:
         self.all = tuple(exceptions)
         self._index = {(e.policy, e.resource, e.item): e for e in self.all}
+        self._prefixes = [e for e in self.all if e.resource.endswith("*")]
 
     def match(self, policy: str, resource: str, item: str | None) -> PolicyException | None:
-        return self._index.get((policy, resource, item)) or self._index.get((policy, resource, None))
+        found = self._index.get((policy, resource, item)) or self._index.get((policy, resource, None))
+        if found is not None:
+            return found
+        return next(
+            (
+                e
+                for e in self._prefixes
+                if e.policy == policy and resource.startswith(e.resource[:-1]) and e.item in (None, item)
+            ),
+            None,
+        )
 
 
 def split(finding: Finding) -> tuple[str | None, str]:

@@ -8,7 +8,8 @@ tricloud:policy:
       reason: GET /health is open by design ...
 ```
 
-An exception excuses one policy on one resource (optionally one item of it, such as one route of an API config);
+An exception excuses one policy on one resource (optionally one item of it, such as one route of an API config),
+or on every resource whose name starts with a prefix (`resource: ci-infrastructure-*`);
 `tricloud policy check` prints every exception it applied with its reason, and warns about exceptions that no
 longer excuse anything.
 """
@@ -26,7 +27,7 @@ MIN_REASON_CHARS = 20  # a reason says why the risk is acceptable, not just "nee
 @dataclass(frozen=True, kw_only=True)
 class PolicyException(Args):
     policy: str = ""  # a policy id (`tricloud policy list`)
-    resource: str = ""  # the logical name of the excused resource
+    resource: str = ""  # the excused resource's logical name; `prefix-*`: every resource named prefix-...
     item: str | None = None  # one item of the resource (a route such as "GET /health"); None: all of them
     reason: str = ""  # why the risk is acceptable; printed in every report
 
@@ -37,6 +38,12 @@ class PolicyException(Args):
         if self.policy not in rule_ids():
             raise InvalidArgs("policy", self.policy, "is not a policy id (see `tricloud policy list`)")
         require(bool(self.resource), "resource", self.resource, "is required: the excused resource's name")
+        require(
+            "*" not in self.resource[:-1] and self.resource != "*",
+            "resource",
+            self.resource,
+            "may end with one * (a name prefix) and hold no other *",
+        )
         require(
             len(self.reason.strip()) >= MIN_REASON_CHARS,
             "reason",
