@@ -20,6 +20,7 @@ import pulumi_gcp.bigquery as bigquery
 import pulumi_gcp.monitoring as monitoring
 import pulumi_gcp.vertex as vertex
 
+from app.serve.contracts import VERTEX
 from components.data_lake.gcp import MODELS_PREFIX, DataLake, base_name, region
 from components.data_lake.spec import Zone
 from components.model_endpoint.spec import OUTPUTS, EndpointMode, ModelEndpointArgs
@@ -83,6 +84,14 @@ class ModelEndpoint(pulumi.ComponentResource):
             "canary_percent": args.canary_percent,
             "canary_wait_minutes": args.canary_wait_minutes,
             "image_uri": args.image_uri,
+            # The container spec for `gcloud ai models upload`: the image's entry point sees Vertex's AIP_*
+            # variables and serves app.serve.contracts.VERTEX on these routes and port.
+            "container": {
+                "predict_route": VERTEX.predict_route,
+                "health_route": VERTEX.health_route,
+                "port": VERTEX.port,
+                "args": ["serve"],
+            },
         }
 
         dataset = lake.native.dataset
