@@ -3,7 +3,9 @@
 No Pulumi resource exists for uploading a model to the Vertex Model Registry or deploying it onto an endpoint,
 so this component creates the endpoint and publishes the deployment settings (`deployment`); the CD step runs
 `gcloud ai models upload` + `gcloud ai endpoints deploy-model` with them, canaries the new model with
-`--traffic-split` and watches the Observability policies before shifting the rest (docs/gcp.md).
+`--traffic-split` and watches the Observability policies before shifting the rest (docs/gcp.md). The container spec
+in `deployment["container"]` is app.serve.contracts.VERTEX: the image's entry point sees Vertex's AIP_* variables,
+serves those routes and downloads the model from AIP_STORAGE_URI.
 
 SERVERLESS and INSTANCE keep the shared meaning, but Vertex cannot scale to zero: SERVERLESS is one small replica
 (autoscaling up to serverless_max_concurrency replicas), INSTANCE uses instance_type with min/max_instances.

@@ -408,3 +408,60 @@ def test_bundles_import_only_their_own_sdk(module: str, forbidden: list[str]) ->
     code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# ---- the audit line and the observe seam ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "module", ["app.frontend.aws_lambda", "app.frontend.azure_function", "app.frontend.gcp_function"]
+)
+def test_audit_has_a_handler_when_the_host_installed_none(module: str) -> None:
+    """functions-framework installs no handler: the INFO audit line needs one of its own, on stderr."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import logging, {module}\n"
+        "from app.frontend.core import audit\n"
+        "print([type(h).__name__ for h in logging.getLogger().handlers])\n"
+        "audit('r-1', cloud='x', status=200, fallback=False)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "['StreamHandler']"
+    entry = json.loads(out.stderr.strip().splitlines()[-1])
+    assert (entry["severity"], entry["logger"], entry["request_id"], entry["status"]) == (
+        "INFO",
+        "tricloud.audit",
+        "r-1",
+        200,
+    )
+
+
+def test_a_host_handler_is_kept_and_not_doubled() -> None:
+    """Lambda's runtime and the Azure worker install a root handler first: the module must not add another."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "logging.getLogger().addHandler(logging.NullHandler())\n"
+        "import app.frontend.gcp_function\n"
+        "print([type(h).__name__ for h in logging.getLogger().handlers])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "['NullHandler']"
+
+
+def test_a_failing_observer_never_fails_the_request(
+    aws_env, sagemaker_server: str, valid_listing: dict, monkeypatch
+) -> None:
+    from app.frontend import core
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("log pipe closed")
+
+    monkeypatch.setattr(core, "audit", broken)
+    aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", sagemaker_server)
+    status, body = call_lambda(lambda_event(json.dumps(valid_listing)))
+    assert status == 200 and body["fallback"] is False
