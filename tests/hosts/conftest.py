@@ -35,14 +35,14 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> ImageContainer:
     return ImageContainer(tmp_path_factory.mktemp("image"))
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def metadata() -> Iterator[MetadataServer]:
     server = MetadataServer("tricloud-demo", "api-fn@tricloud-demo.iam.gserviceaccount.com")
     yield server
     server.close()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def gcs() -> Iterator[GcsEmulator]:
     emulator = GcsEmulator()
     yield emulator
@@ -58,6 +58,6 @@ def extract_artifact(archive: object, dest: Path) -> Path:
     return dest
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def extract():
     return extract_artifact

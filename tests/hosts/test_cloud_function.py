@@ -25,7 +25,7 @@ from tricloud.emulate.hosts.web import call
 PROJECT, REGION, ENDPOINT = "tricloud-demo", "asia-south1", "5095310933"
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def vertex(
     image: ImageContainer, model: Path, gcs: GcsEmulator, metadata: MetadataServer
 ) -> Iterator[VertexApi]:
@@ -47,8 +47,11 @@ def vertex(
     proc.stop()
 
 
-@pytest.fixture()
-def function(tmp_path: Path, extract, vertex: VertexApi, metadata: MetadataServer) -> Iterator[CloudFunction]:
+@pytest.fixture(scope="module")
+def function(
+    tmp_path_factory: pytest.TempPathFactory, extract, vertex: VertexApi, metadata: MetadataServer
+) -> Iterator[CloudFunction]:
+    tmp_path = tmp_path_factory.mktemp("cloud-function")
     source = extract(cloud_function_source().archive, tmp_path / "source")
     env = {
         "VERTEX_ENDPOINT_ID": ENDPOINT,
@@ -85,6 +88,7 @@ def test_a_model_prediction_through_the_function(
     function: CloudFunction, vertex: VertexApi, metadata: MetadataServer, model: Path
 ) -> None:
     """Finding: without `requests` in the source's requirements every real call fell back to the rule."""
+    vertex.calls.clear()
     status, headers, body = call(f"{function.url}/predict", {"instances": [LISTING, LISTING]})
     assert status == 200, body
     assert body["fallback"] is False
@@ -101,7 +105,7 @@ def test_the_audit_line_reaches_the_function_log(function: CloudFunction) -> Non
     """Finding: under functions-framework the INFO audit line had no handler and vanished."""
     status, _, body = call(f"{function.url}/predict", {"instances": [LISTING]})
     assert status == 200
-    (line,) = audit_lines_wait(function.proc, 1)
+    (line,) = audit_lines_wait(function.proc, 1, request_ids={body["request_id"]})
     assert line["severity"] == "INFO" and line["request_id"] == body["request_id"]
     assert (line["fallback"], line["model_version"], line["rows"]) == (False, body["model_version"], 1)
     assert "Mumbai" not in json.dumps(line)  # counts and outcomes only, never the listing
@@ -122,7 +126,11 @@ def test_routes_are_exact_and_errors_are_json(function: CloudFunction) -> None:
 
 
 def test_an_endpoint_outage_answers_with_the_rule(function: CloudFunction, vertex: VertexApi) -> None:
+    vertex.calls.clear()
     vertex.outage = True
-    status, _, body = call(f"{function.url}/predict", {"instances": [LISTING]})
+    try:
+        status, _, body = call(f"{function.url}/predict", {"instances": [LISTING]})
+    finally:
+        vertex.outage = False
     assert status == 200 and body["fallback"] is True and body["model_version"] == "rules-v1"
     assert vertex.calls == [("rawPredict", 503), ("rawPredict", 503)]  # ENDPOINT_MAX_ATTEMPTS=2

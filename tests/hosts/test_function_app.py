@@ -40,9 +40,11 @@ SETTINGS = {
 }
 
 
-@pytest.fixture()
-def endpoint(image: ImageContainer, model: Path, tmp_path: Path) -> Iterator[AzureMlEndpoint]:
-    mount = tmp_path / "azureml-models" / "tricloud-azure-dev-model" / "1"
+@pytest.fixture(scope="module")
+def endpoint(
+    image: ImageContainer, model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AzureMlEndpoint]:
+    mount = tmp_path_factory.mktemp("azureml") / "azureml-models" / "tricloud-azure-dev-model" / "1"
     shutil.copytree(model, mount / "latest")
     proc, url, _ = image.serve({"AZUREML_MODEL_DIR": str(mount)})
     ep = AzureMlEndpoint("tricloud-azure-dev-endpoint")
@@ -52,9 +54,11 @@ def endpoint(image: ImageContainer, model: Path, tmp_path: Path) -> Iterator[Azu
     proc.stop()
 
 
-@pytest.fixture()
-def host(tmp_path: Path, extract, endpoint: AzureMlEndpoint) -> Iterator[AzureFunctionsHost]:
-    root = extract(function_app_package().archive, tmp_path / "wwwroot")
+@pytest.fixture(scope="module")
+def host(
+    tmp_path_factory: pytest.TempPathFactory, extract, endpoint: AzureMlEndpoint
+) -> Iterator[AzureFunctionsHost]:
+    root = extract(function_app_package().archive, tmp_path_factory.mktemp("function-app") / "wwwroot")
     settings = {
         **SETTINGS,
         "AZUREML_ENDPOINT_URL": endpoint.scoring_uri,
@@ -95,6 +99,7 @@ def test_the_worker_indexes_the_package_and_its_venv_has_no_app_dependency(host:
 def test_a_model_prediction_through_the_function(
     host: AzureFunctionsHost, endpoint: AzureMlEndpoint, model: Path
 ) -> None:
+    endpoint.calls.clear()
     status, _, body = predict(host, {"instances": [LISTING, LISTING]})
     assert status == 200, body
     assert body["fallback"] is False
@@ -126,12 +131,17 @@ def test_error_bodies_are_valid_json(host: AzureFunctionsHost) -> None:
 def test_the_audit_line_reaches_the_host_log_and_the_fallback_answers(
     host: AzureFunctionsHost, endpoint: AzureMlEndpoint
 ) -> None:
+    endpoint.calls.clear()
     status, _, first = predict(host, {"instances": [LISTING]})
     endpoint.outage = True
-    status, _, second = predict(host, {"instances": [LISTING]})
+    try:
+        status, _, second = predict(host, {"instances": [LISTING]})
+    finally:
+        endpoint.outage = False
     assert status == 200 and second["fallback"] is True and second["model_version"] == "rules-v1"
     assert endpoint.calls == [200, 503, 503]
-    lines = audit_lines_wait(host.proc, 2)
+    ids = {first["request_id"], second["request_id"]}
+    lines = audit_lines_wait(host.proc, 2, request_ids=ids)
     assert [(a["request_id"], a["fallback"]) for a in lines] == [
         (first["request_id"], False),
         (second["request_id"], True),

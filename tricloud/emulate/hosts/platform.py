@@ -297,11 +297,22 @@ def audit_lines(proc: Proc) -> list[dict[str, Any]]:
     return found
 
 
-def audit_lines_wait(proc: Proc, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """Hosts write their logs asynchronously: wait (briefly) for `count` audit lines."""
+def audit_lines_wait(
+    proc: Proc, count: int, timeout: float = 5.0, request_ids: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Hosts write their logs asynchronously: wait (briefly) for `count` audit lines, or for the lines of
+    `request_ids` (returning only those)."""
     deadline = time.monotonic() + timeout
-    lines = audit_lines(proc)
-    while len(lines) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+
+    def ready() -> list[dict[str, Any]] | None:
         lines = audit_lines(proc)
-    return lines
+        if request_ids is not None:
+            lines = [a for a in lines if a.get("request_id") in request_ids]
+            return lines if {a.get("request_id") for a in lines} >= request_ids else None
+        return lines if len(lines) >= count else None
+
+    found = ready()
+    while found is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = ready()
+    return found if found is not None else audit_lines(proc)
