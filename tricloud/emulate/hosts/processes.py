@@ -3,7 +3,8 @@
 Each process's output is read by a thread into a bounded buffer (so a chatty server never blocks on a full pipe),
 `wait_for(regex)` waits for its ready line, and `stop()` sends SIGTERM to its group (what the clouds send), then
 SIGKILL after a grace period. On Linux each child also asks the kernel to SIGTERM it if the parent dies
-(PR_SET_PDEATHSIG), so a killed `tricloud emulate` leaves no orphan.
+(PR_SET_PDEATHSIG), so a killed `tricloud emulate` leaves no orphan. The kernel ties that signal to the thread
+that started the child: start hosts from the main thread (the CLI and the tests do), not from a worker thread.
 """
 
 from __future__ import annotations
