@@ -1,11 +1,14 @@
-"""Container entry point for the SageMaker bring-your-own-container contract.
+"""The image's entry point: ``train`` or ``serve`` (the default), one image for three clouds.
 
-SageMaker runs the image as ``<image> train`` for training jobs and ``<image> serve`` for
-endpoints. Vertex AI (custom container) can run the same image with ``serve-vertex``.
+``serve`` picks the serving contract from the environment the platform sets (``app.serve.contracts.detect``):
+Vertex AI sets ``AIP_*`` variables, Azure ML sets ``AZUREML_MODEL_DIR``, SageMaker runs ``<image> serve`` with
+neither. ``--contract`` forces one. Extra arguments go to ``python -m app.serve`` (``--port``, ``--model-dir``,
+``--host``); ``train`` passes its arguments to ``python -m app.train``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -16,13 +19,23 @@ def main(argv: list[str] | None = None) -> int:
         from app.train.__main__ import main as train_main
 
         return train_main(rest)
-    if command in ("serve", "serve-vertex"):
+    if command == "serve":
         from app.serve.__main__ import main as serve_main
+        from app.serve.contracts import CONTRACTS, detect
 
-        contract = "sagemaker" if command == "serve" else "vertex"
+        contract = detect(os.environ).name
+        if rest[:1] == ["--contract"] or (rest and rest[0].startswith("--contract=")):
+            value = rest[1] if rest[0] == "--contract" and len(rest) > 1 else rest[0].partition("=")[2]
+            rest = rest[2:] if rest[0] == "--contract" else rest[1:]
+            if value not in CONTRACTS:
+                print(
+                    f"unknown contract {value!r}; use one of {', '.join(sorted(CONTRACTS))}", file=sys.stderr
+                )
+                return 2
+            contract = value
         # 0.0.0.0 inside the container: the platform reaches it through the container's interface.
         return serve_main([contract, "--host", "0.0.0.0", *rest])
-    print(f"unknown command {command!r}; use train, serve or serve-vertex", file=sys.stderr)
+    print(f"unknown command {command!r}; use train or serve", file=sys.stderr)
     return 2
 
 

@@ -8,6 +8,7 @@ config (``openapi_schema()``). Errors are field-level objects ``{"field", "value
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -236,6 +237,35 @@ def instances_from_json(payload: Any) -> tuple[list[Any] | None, FieldError | No
     return None, field_error(
         "$", payload, ErrorCode.WRONG_TYPE, "body must be an object or a list of objects"
     )
+
+
+class NonFiniteNumber(str):
+    """A JSON number or constant with no finite float value (``1e400``, ``NaN``, ``Infinity``), kept as its text.
+
+    Python's ``json`` turns these into ``inf``/``nan``, which no JSON document can echo back; as text they fail
+    validation like any other wrong value ("must be a number", value ``"1e400"``) and serialise as strings.
+    """
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads`` for request bodies: non-finite numbers become ``NonFiniteNumber`` text, never inf/nan."""
+
+    def number(literal: str) -> float | NonFiniteNumber:
+        value = float(literal)
+        return value if math.isfinite(value) else NonFiniteNumber(literal)
+
+    def integer(literal: str) -> int | NonFiniteNumber:
+        # An integer beyond float range (or beyond Python's digit limit) is as unusable as 1e400.
+        if len(literal) > 308:
+            return NonFiniteNumber(literal)
+        return int(literal)
+
+    return json.loads(text, parse_float=number, parse_int=integer, parse_constant=NonFiniteNumber)
+
+
+def dumps(payload: Any) -> str:
+    """Compact JSON that is valid everywhere: a stray inf/nan raises here instead of emitting ``Infinity``."""
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
 
 
 def parse_csv_rows(text: str) -> list[dict[str, Any]]:

@@ -1,5 +1,8 @@
 """AWS Lambda handler for API Gateway HTTP API (payload v2): ``POST /predict``, ``GET /health``.
 
+The route comes from the event's ``routeKey`` (what API Gateway matched), else from the method and the path
+without the stage prefix, and must match exactly (``app.frontend.core.resolve_route``).
+
 Calls the SageMaker endpoint with boto3 ``sagemaker-runtime`` ``invoke_endpoint``. Environment:
 ``ENDPOINT_NAME``, ``ENDPOINT_TIMEOUT_MS`` (2000), ``ENDPOINT_MAX_ATTEMPTS`` (2),
 ``FALLBACK_ENABLED`` (true), ``LOG_LEVEL``. The client is a standard boto3 client, so
@@ -24,9 +27,10 @@ from app.frontend.core import (
     check_predictions,
     configure_logging,
     health,
-    not_found,
     predict_request,
+    resolve_route,
 )
+from app.schema import dumps, parse_json
 
 configure_logging()
 
@@ -60,7 +64,7 @@ def _invoke(rows: list[dict[str, Any]], settings: EndpointSettings) -> tuple[lis
             EndpointName=name,
             ContentType="application/json",
             Accept="application/json",
-            Body=json.dumps({"instances": rows}).encode(),
+            Body=dumps({"instances": rows}).encode(),
         )
         raw = resp["Body"].read()
     except (ReadTimeoutError, ConnectTimeoutError) as exc:
@@ -72,8 +76,8 @@ def _invoke(rows: list[dict[str, Any]], settings: EndpointSettings) -> tuple[lis
     except BotoCoreError as exc:
         raise EndpointError("unavailable", type(exc).__name__) from None
     try:
-        payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = parse_json(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise EndpointError("bad_response", "answer is not JSON") from None
     preds, version = check_predictions(payload, len(rows))
     return preds, version or name
@@ -82,20 +86,34 @@ def _invoke(rows: list[dict[str, Any]], settings: EndpointSettings) -> tuple[lis
 def _response(result: ApiResult) -> dict[str, Any]:
     return {
         "statusCode": result.status,
-        "headers": {"content-type": "application/json", "cache-control": "no-store"},
+        "headers": {"content-type": "application/json", "cache-control": "no-store", **result.headers},
         "body": result.json(),
     }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    http = event.get("requestContext", {}).get("http", {})
-    method = str(http.get("method", "")).upper()
+def request_route(event: dict[str, Any]) -> tuple[str, str]:
+    """(method, path) of the request: API Gateway's matched routeKey, else the raw path minus the stage."""
+    ctx = event.get("requestContext") or {}
+    route_key = str(event.get("routeKey") or "")
+    if route_key and route_key != "$default" and " " in route_key:
+        method, _, path = route_key.partition(" ")
+        return method.upper(), path
+    http = ctx.get("http") or {}
     path = str(event.get("rawPath") or http.get("path") or "")
+    stage = str(ctx.get("stage") or "$default")
+    if stage != "$default" and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1 :]
+    return str(http.get("method", "")).upper(), path
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    method, path = request_route(event)
     request_id = event.get("requestContext", {}).get("requestId") or getattr(context, "aws_request_id", None)
-    if path.endswith("/health") and method == "GET":
+    route = resolve_route(method, path, request_id)
+    if isinstance(route, ApiResult):
+        return _response(route)
+    if route == "/health":
         return _response(health("aws", bool(os.environ.get("ENDPOINT_NAME"))))
-    if not (path.endswith("/predict") and method == "POST"):
-        return _response(not_found(method, path))
     settings = EndpointSettings.from_env()
     body: str | bytes | None = event.get("body")
     if body is not None and event.get("isBase64Encoded"):

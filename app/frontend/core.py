@@ -1,7 +1,9 @@
-"""Shared logic of the API handlers: validation, endpoint call bounds, fallback, audit log.
+"""Shared logic of the API handlers: routes, validation, endpoint call bounds, fallback, audit log.
 
-Response shape (every cloud): ``{"request_id", "predictions": [price_inr, ...], "model_version",
-"fallback"}``; errors: ``{"request_id", "message", "errors": [{"row", "field", "value", "error"}]}``.
+Routes (every cloud, exact): ``POST /predict`` and ``GET /health``; another method on them is a 405, any other path
+a 404. Response shape: ``{"request_id", "predictions": [price_inr, ...], "model_version", "fallback"}``; errors:
+``{"request_id", "message", "errors": [{"row", "field", "value", "error"}]}``. Bodies are always valid JSON: a
+non-finite number in a request is a field error, never echoed back as ``Infinity``.
 
 Fallback rule ``rules-v1`` (used when the endpoint fails, times out or answers nonsense):
     price = city rate per sq ft x area_sqft x tier factor x exp(-0.012 x age_years) x furnishing factor
@@ -16,16 +18,17 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.market import AGE_DECAY_PER_YEAR, CITY_PRICE_PER_SQFT, FURNISHING_FACTOR, TIER_FACTOR
-from app.schema import MAX_ROWS_PER_REQUEST, instances_from_json, validate_batch
+from app.schema import MAX_ROWS_PER_REQUEST, dumps, instances_from_json, parse_json, validate_batch
 
 FALLBACK_VERSION = "rules-v1"
 # API bodies above this are refused (413): 1000 listings fit in well under 512 KiB.
@@ -73,9 +76,39 @@ def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line, the structured form Cloud Logging (and any log shipper) parses.
+
+    ``severity`` is Cloud Logging's level field; an audit record's fields are top-level keys, so they are
+    queryable (``jsonPayload.fallback=true``) instead of buried in a message string.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {"severity": record.levelname, "logger": record.name}
+        fields = getattr(record, "audit", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        else:
+            entry["message"] = record.getMessage()
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, separators=(",", ":"), default=str)
+
+
 def configure_logging() -> None:
+    """Set the level; give the records a handler when the host installed none.
+
+    Lambda's runtime and the Azure Functions worker put a handler on the root logger before importing the
+    handler; functions-framework does not (unless LOG_EXECUTION_ID is set), and without one the INFO audit line
+    would vanish. Stderr, not stdout: some hosts (the offline Lambda worker) speak their protocol on stdout.
+    """
+    root = logging.getLogger()
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.getLogger().setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLineFormatter())
+        root.addHandler(handler)
 
 
 def rule_estimate(record: Mapping[str, Any]) -> float:
@@ -98,17 +131,40 @@ EndpointCall = Callable[[list[dict[str, Any]]], tuple[list[float], str]]
 class ApiResult:
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> str:
-        return json.dumps(self.body, separators=(",", ":"))
+        return dumps(self.body)
+
+
+# The API's routes and the methods each accepts; HEAD is GET without a body.
+ROUTES: dict[str, tuple[str, ...]] = {"/predict": ("POST",), "/health": ("GET", "HEAD")}
+
+
+def resolve_route(method: str, path: str, request_id: str | None = None) -> str | ApiResult:
+    """The route a request names (exactly), or the 404/405 answer; no prefix or suffix matching."""
+    allowed = ROUTES.get(path)
+    if allowed is None:
+        result = not_found(method, path)
+    elif method.upper() not in allowed:
+        result = ApiResult(
+            405,
+            {"message": f"method {method[:16]} not allowed on {path}; use {allowed[0]}"},
+            {"Allow": ", ".join(allowed)},
+        )
+    else:
+        return path
+    if request_id:
+        result.body = {"request_id": request_id, **result.body}
+    return result
 
 
 def check_predictions(payload: Any, rows: int) -> tuple[list[float], str | None]:
     """Accept only a well-formed answer: as many finite numbers as rows were sent."""
-    if isinstance(payload, str):  # Azure ML may return the JSON document as a JSON string
+    if isinstance(payload, str):  # an Azure ML scoring script may return the document as a JSON string
         try:
-            payload = json.loads(payload)
-        except json.JSONDecodeError:
+            payload = parse_json(payload)
+        except (json.JSONDecodeError, RecursionError):
             raise EndpointError("bad_response", "answer is not JSON") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("predictions"), list):
         raise EndpointError("bad_response", "answer has no predictions list")
@@ -121,6 +177,25 @@ def check_predictions(payload: Any, rows: int) -> tuple[list[float], str | None]
     return [float(p) for p in preds], (str(version) if version else None)
 
 
+@dataclass
+class Prediction:
+    """What one request produced: the single record every observer reads (the audit line now).
+
+    A later capture step (sampling features, predictions, model version, latency, fallback flag and request id
+    into a stream) reads the same record in ``observe`` and must never fail the request.
+    """
+
+    request_id: str
+    cloud: str
+    status: int = 0
+    records: list[dict[str, Any]] = field(default_factory=list)  # the validated rows, never logged as such
+    predictions: list[float] = field(default_factory=list)
+    model_version: str | None = None
+    fallback: bool = False
+    error_kind: str | None = None
+    latency_ms: float = 0.0
+
+
 def predict_request(
     body: str | bytes | None,
     content_type: str | None,
@@ -130,34 +205,47 @@ def predict_request(
     request_id: str | None = None,
     cloud: str,
 ) -> ApiResult:
-    """Validate, call the endpoint, fall back if it fails, write one audit line; never raises."""
+    """Validate, call the endpoint, fall back if it fails, then observe (audit); never raises."""
     started = time.perf_counter()
-    rid = request_id or str(uuid.uuid4())
-    result, rows, fallback, version, error_kind = _predict(body, content_type, call, settings)
-    result.body = {"request_id": rid, **result.body}
-    audit(
-        rid,
-        cloud=cloud,
-        status=result.status,
-        rows=rows,
-        fallback=fallback,
-        model_version=version,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        error_kind=error_kind,
-    )
+    record = Prediction(request_id=request_id or str(uuid.uuid4()), cloud=cloud)
+    result = _predict(body, content_type, call, settings, record)
+    result.body = {"request_id": record.request_id, **result.body}
+    record.status = result.status
+    record.latency_ms = (time.perf_counter() - started) * 1000
+    observe(record)
     return result
 
 
+def observe(record: Prediction) -> None:
+    """Everything that watches predictions hangs here; a failure to observe never fails the request."""
+    try:
+        audit(
+            record.request_id,
+            cloud=record.cloud,
+            status=record.status,
+            rows=len(record.records),
+            fallback=record.fallback,
+            model_version=record.model_version,
+            latency_ms=record.latency_ms,
+            error_kind=record.error_kind,
+        )
+    except Exception:  # a broken log handler must not turn a prediction into a 5xx
+        log.exception("audit failed for request %s", record.request_id)
+
+
 def _predict(
-    body: str | bytes | None, content_type: str | None, call: EndpointCall, settings: EndpointSettings
-) -> tuple[ApiResult, int, bool, str | None, str | None]:
-    def bad(
-        status: int, message: str, errors: list[Any] | None = None
-    ) -> tuple[ApiResult, int, bool, None, str]:
+    body: str | bytes | None,
+    content_type: str | None,
+    call: EndpointCall,
+    settings: EndpointSettings,
+    record: Prediction,
+) -> ApiResult:
+    def bad(status: int, message: str, errors: list[Any] | None = None) -> ApiResult:
         out: dict[str, Any] = {"message": message}
         if errors is not None:
             out["errors"] = errors
-        return ApiResult(status, out), 0, False, None, "invalid_request"
+        record.error_kind = "invalid_request"
+        return ApiResult(status, out)
 
     mtype = (content_type or "").split(";", 1)[0].strip().lower()
     if mtype != "application/json":
@@ -166,7 +254,7 @@ def _predict(
     if len(raw) > MAX_BODY_BYTES:
         return bad(413, f"body of {len(raw)} bytes exceeds the limit of {MAX_BODY_BYTES} bytes")
     try:
-        payload = json.loads(raw)
+        payload = parse_json(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         return bad(400, f"malformed JSON: {exc}")
     instances, err = instances_from_json(payload)
@@ -177,27 +265,25 @@ def _predict(
     clean, errors = validate_batch(instances)
     if errors:
         return bad(400, "invalid input", errors)
+    record.records = clean
     try:
         preds, version = call(clean)
-        version = version or "unknown"
-        return (
-            ApiResult(200, {"predictions": preds, "model_version": version, "fallback": False}),
-            len(clean),
-            False,
-            version,
-            None,
+        record.predictions, record.model_version = preds, version or "unknown"
+        return ApiResult(
+            200, {"predictions": preds, "model_version": record.model_version, "fallback": False}
         )
     except EndpointError as exc:
-        kind = exc.kind
+        record.error_kind = exc.kind
         log.warning("endpoint call failed: %s", exc)
     except Exception as exc:  # any SDK error is an endpoint failure, not a crash of the API
-        kind = type(exc).__name__
+        record.error_kind = type(exc).__name__
         log.warning("endpoint call failed: %r", exc)
     if not settings.fallback_enabled:
-        return ApiResult(503, {"message": "prediction service unavailable"}), len(clean), False, None, kind
-    preds = [rule_estimate(r) for r in clean]
-    body_out = {"predictions": preds, "model_version": FALLBACK_VERSION, "fallback": True}
-    return ApiResult(200, body_out), len(clean), True, FALLBACK_VERSION, kind
+        return ApiResult(503, {"message": "prediction service unavailable"})
+    record.predictions = [rule_estimate(r) for r in clean]
+    record.model_version, record.fallback = FALLBACK_VERSION, True
+    body_out = {"predictions": record.predictions, "model_version": FALLBACK_VERSION, "fallback": True}
+    return ApiResult(200, body_out)
 
 
 def audit(request_id: str, **fields: Any) -> None:
@@ -205,7 +291,9 @@ def audit(request_id: str, **fields: Any) -> None:
     line = {"event": "prediction", "request_id": request_id, **fields}
     if isinstance(line.get("latency_ms"), float):
         line["latency_ms"] = round(line["latency_ms"], 2)
-    audit_log.info(json.dumps(line, separators=(",", ":")))
+    # The message is the JSON line (what Lambda's and the Azure worker's handlers print); `audit` lets a
+    # structured handler (JsonLineFormatter) lift the fields to the top level.
+    audit_log.info(dumps(line), extra={"audit": line})
 
 
 def health(cloud: str, endpoint_configured: bool) -> ApiResult:
@@ -213,14 +301,14 @@ def health(cloud: str, endpoint_configured: bool) -> ApiResult:
 
 
 def not_found(method: str, path: str) -> ApiResult:
-    return ApiResult(404, {"message": f"no route {method} {path}; use POST /predict or GET /health"})
+    return ApiResult(404, {"message": f"no route {method} {path[:200]}; use POST /predict or GET /health"})
 
 
 def post_json_with_retries(
     url: str, payload: Any, headers: Mapping[str, str], settings: EndpointSettings
 ) -> Any:
     """POST JSON with a per-attempt timeout and bounded retries (timeouts, 429, 5xx, refused)."""
-    data = json.dumps(payload).encode()
+    data = dumps(payload).encode()
     last = EndpointError("unavailable")
     for attempt in range(settings.max_attempts):
         if attempt:
@@ -230,7 +318,7 @@ def post_json_with_retries(
         )
         try:
             with urllib.request.urlopen(req, timeout=settings.timeout_ms / 1000) as resp:
-                return json.loads(resp.read())
+                return parse_json(resp.read())
         except urllib.error.HTTPError as exc:
             last = EndpointError("http_" + str(exc.code), exc.reason)
             if exc.code != 429 and exc.code < 500:
@@ -242,6 +330,6 @@ def post_json_with_retries(
             last = EndpointError(kind, str(exc.reason))
         except (ConnectionError, http.client.HTTPException) as exc:
             last = EndpointError("unavailable", repr(exc))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise EndpointError("bad_response", "answer is not JSON") from None
     raise last

@@ -1,8 +1,10 @@
-"""``python -m app.serve sagemaker|vertex [--host H] [--port P] [--model-dir D]``.
+"""``python -m app.serve sagemaker|azureml|vertex [--host H] [--port P] [--model-dir D]``.
 
-Binds 127.0.0.1 by default so a local run is not reachable from the network; the container
-passes ``--host 0.0.0.0`` because SageMaker and Vertex reach it through the container's
-network interface, not its loopback.
+The contract decides the routes, the body limit and where the model is (``app.serve.contracts``): SageMaker's
+``/opt/ml/model``, Azure ML's ``AZUREML_MODEL_DIR`` mount, Vertex's ``AIP_STORAGE_URI`` (downloaded). Binds
+127.0.0.1 by default so a local run is not reachable from the network; the image's entry point passes
+``--host 0.0.0.0`` because the clouds reach the container through its network interface, not its loopback.
+A model that cannot be loaded is one line on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,55 +18,77 @@ import tempfile
 from pathlib import Path
 
 from app.serve import sagemaker, vertex
+from app.serve.contracts import CONTRACTS, VERTEX, Contract
 from app.serve.http import serve_forever
 from app.serve.predictor import ModelLoadError, Predictor
 from app.serve.service import InferenceService
+from app.serve.storage import StorageError
+
+
+def model_location(contract: Contract, model_dir: str | None, env: dict[str, str]) -> str | None:
+    """``--model-dir``, else MODEL_DIR, else the contract's mount (Azure ML's variable, SageMaker's path).
+
+    None for Vertex without either: the model is downloaded from AIP_STORAGE_URI.
+    """
+    if model_dir or env.get("MODEL_DIR"):
+        return model_dir or env["MODEL_DIR"]
+    if contract.model_dir_env:
+        value = env.get(contract.model_dir_env)
+        if not value:
+            raise ModelLoadError(
+                f"{contract.model_dir_env} is not set: {contract.name} mounts the model there"
+            )
+        return value
+    return contract.default_model_dir
+
+
+def load(contract: Contract, model_dir: str | None, env: dict[str, str]) -> InferenceService:
+    location = model_location(contract, model_dir, env)
+    if location is None and contract is VERTEX:
+        uri = env.get("AIP_STORAGE_URI")
+        if not uri:
+            raise ModelLoadError("AIP_STORAGE_URI is not set: upload the model with --artifact-uri")
+        from app.serve.storage import download_folder
+
+        location = str(download_folder(uri, Path(tempfile.mkdtemp(prefix="model-"))))
+    return InferenceService(Predictor(location))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.serve", description=__doc__.split("\n")[0])
-    parser.add_argument("contract", choices=["sagemaker", "vertex"])
+    parser.add_argument("contract", choices=sorted(CONTRACTS))
     parser.add_argument("--host", default="127.0.0.1", help="bind address (container: 0.0.0.0)")
     parser.add_argument(
-        "--port", type=int, default=None, help="default: SAGEMAKER_BIND_TO_PORT / AIP_HTTP_PORT / 8080"
+        "--port", type=int, default=None, help="default: the contract's port variable, else 8080"
     )
     parser.add_argument(
-        "--model-dir",
-        default=None,
-        help="default: MODEL_DIR, Vertex AIP_STORAGE_URI (downloaded), /opt/ml/model",
+        "--model-dir", default=None, help="default: MODEL_DIR, else the contract's model location"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(message)s"
     )
-    model_dir = args.model_dir
-    storage_uri = os.environ.get("AIP_STORAGE_URI")
+    contract = CONTRACTS[args.contract]
+    env = dict(os.environ)
     try:
-        if args.contract == "vertex" and not model_dir and not os.environ.get("MODEL_DIR") and storage_uri:
-            from app.serve.storage import download_folder
-
-            model_dir = str(download_folder(storage_uri, Path(tempfile.mkdtemp(prefix="model-"))))
-        service = InferenceService(Predictor(model_dir))
-    except (ModelLoadError, OSError, ValueError) as exc:
-        print(f"cannot load model: {exc}", file=sys.stderr)
+        service = load(contract, args.model_dir, env)
+    except (ModelLoadError, StorageError, OSError, ValueError) as exc:
+        print(f"cannot load model ({contract.name} contract): {exc}", file=sys.stderr)
         return 2
-    if args.contract == "sagemaker":
-        port = (
-            args.port
-            if args.port is not None
-            else int(os.environ.get("SAGEMAKER_BIND_TO_PORT") or sagemaker.DEFAULT_PORT)
-        )
-        handler, limit = sagemaker.make_handler(service), sagemaker.MAX_BODY_BYTES
+    health, predict, env_port = contract.routes(env)
+    port = args.port if args.port is not None else env_port
+    if contract is VERTEX:
+        handler = vertex.make_handler(service, health, predict)
     else:
-        health, predict, env_port = vertex.routes()
-        port = args.port if args.port is not None else env_port
-        handler, limit = vertex.make_handler(service, health, predict), vertex.MAX_BODY_BYTES
+        handler = sagemaker.make_handler(service, health, predict)
 
     def ready(bound: int) -> None:
-        # One parseable line: tests and the benchmark wait for it to learn the port.
-        print(f"serving {args.contract} model {service.version} on http://{args.host}:{bound}", flush=True)
+        # One parseable line: tests, the offline hosts and the benchmark wait for it to learn the port.
+        print(f"serving {contract.name} model {service.version} on http://{args.host}:{bound}", flush=True)
 
-    asyncio.run(serve_forever(handler, args.host, port, max_body_bytes=limit, on_ready=ready))
+    asyncio.run(
+        serve_forever(handler, args.host, port, max_body_bytes=contract.max_body_bytes, on_ready=ready)
+    )
     return 0
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.schema import MAX_ROWS_PER_REQUEST, FieldError, instances_from_json, parse_csv_rows, validate_batch
-from app.serve.http import Response, json_response
+from app.schema import (
+    MAX_ROWS_PER_REQUEST,
+    FieldError,
+    dumps,
+    instances_from_json,
+    parse_csv_rows,
+    parse_json,
+    validate_batch,
+)
+from app.serve.http import Response
 from app.serve.predictor import Predictor
 
 JSON_TYPES = ("application/json",)
@@ -27,7 +35,7 @@ class Outcome:
         self.payload = payload
 
 
-def _bad(status: int, message: str, errors: list[FieldError] | None = None) -> Outcome:
+def refuse(status: int, message: str, errors: list[FieldError] | None = None) -> Outcome:
     payload: dict[str, Any] = {"message": message}
     if errors is not None:
         payload["errors"] = errors
@@ -44,12 +52,12 @@ class InferenceService:
 
     def predict_instances(self, instances: list[Any], *, from_text: bool = False) -> Outcome:
         if len(instances) > MAX_ROWS_PER_REQUEST:
-            return _bad(
+            return refuse(
                 413, f"{len(instances)} instances exceed the limit of {MAX_ROWS_PER_REQUEST} per request"
             )
         clean, errors = validate_batch(instances, from_text=from_text)
         if errors:
-            return _bad(400, "invalid input", errors)
+            return refuse(400, "invalid input", errors)
         return Outcome(200, {"predictions": self.predictor.predict(clean), "model_version": self.version})
 
     def predict_body(self, body: bytes, content_type: str | None, *, instances_only: bool = False) -> Outcome:
@@ -57,27 +65,26 @@ class InferenceService:
         mtype = media_type(content_type)
         if mtype not in JSON_TYPES + CSV_TYPES or (instances_only and mtype not in JSON_TYPES):
             allowed = "application/json" if instances_only else "application/json or text/csv"
-            return _bad(415, f"Content-Type {content_type!r} is not supported; send {allowed}")
+            return refuse(415, f"Content-Type {content_type!r} is not supported; send {allowed}")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return _bad(400, f"body is not UTF-8: {exc.reason} at byte {exc.start}")
+            return refuse(400, f"body is not UTF-8: {exc.reason} at byte {exc.start}")
         if mtype in CSV_TYPES:
             return self.predict_instances(list(parse_csv_rows(text)), from_text=True)
         try:
-            payload = json.loads(text)
+            payload = parse_json(text)
         except (json.JSONDecodeError, RecursionError) as exc:
-            return _bad(400, f"malformed JSON: {exc}")
+            return refuse(400, f"malformed JSON: {exc}")
         if instances_only and not (isinstance(payload, dict) and "instances" in payload):
-            return _bad(400, 'body must be {"instances": [...]}')
+            return refuse(400, 'body must be {"instances": [...]}')
         instances, err = instances_from_json(payload)
         if err is not None or instances is None:
-            return _bad(400, "invalid input", [err] if err else None)
+            return refuse(400, "invalid input", [err] if err else None)
         return self.predict_instances(instances)
 
 
 def to_response(outcome: Outcome, version: str) -> Response:
-    """Every answer, error or not, names the model version (body and X-Model-Version header)."""
-    return json_response(
-        outcome.status, {**outcome.payload, "model_version": version}, {"X-Model-Version": version}
-    )
+    """Every answer, error or not, names the model version (body and X-Model-Version header); never NaN/Infinity."""
+    body = dumps({**outcome.payload, "model_version": version}).encode()
+    return Response(outcome.status, body, headers={"X-Model-Version": version})

@@ -1,10 +1,10 @@
 """Fetch a model folder from Cloud Storage for Vertex AI (``AIP_STORAGE_URI``).
 
-Vertex copies the registered artifact to a gs:// folder and tells the container where; the
-container downloads it itself. Plain JSON API calls over urllib (no google-cloud-storage in
-the image); the token comes from google-auth with the service account of the deployment.
-``STORAGE_EMULATOR_HOST`` (the variable the Google client libraries use) points it at a local
-emulator, without credentials.
+Vertex copies the registered artifact to a gs:// folder and tells the container where; the container downloads it
+itself. Plain JSON API calls over urllib, and the deployment's service-account token from the metadata server
+(``GCE_METADATA_HOST``, the variable the Google libraries honour, moves it): the image needs no Google library.
+``STORAGE_EMULATOR_HOST`` (the variable the Google client libraries use) points it at a local emulator, which,
+like those libraries, gets no credentials.
 """
 
 from __future__ import annotations
@@ -21,14 +21,29 @@ TIMEOUT_S = 30.0
 MAX_FILES = 100  # an artifact folder holds four files; anything far larger is the wrong URI
 
 
-def _token() -> str:
-    import google.auth
-    import google.auth.transport.urllib3
-    import urllib3
+METADATA_HOST = "metadata.google.internal"
+TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
 
-    credentials, _ = google.auth.default(scopes=[READ_ONLY_SCOPE])
-    credentials.refresh(google.auth.transport.urllib3.Request(urllib3.PoolManager()))
-    return str(credentials.token)
+
+class StorageError(RuntimeError):
+    """The model folder cannot be fetched; the message names the URI or the credential source."""
+
+
+def _token() -> str:
+    """The service account's access token from the metadata server (Vertex runs the container with one)."""
+    host = os.environ.get("GCE_METADATA_HOST") or METADATA_HOST
+    req = urllib.request.Request(
+        f"http://{host}{TOKEN_PATH}?{urllib.parse.urlencode({'scopes': READ_ONLY_SCOPE})}",
+        headers={"Metadata-Flavor": "Google"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as r:
+            token = json.loads(r.read()).get("access_token")
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"no access token from the metadata server {host}: {exc}") from None
+    if not token:
+        raise StorageError(f"the metadata server {host} answered without an access_token")
+    return str(token)
 
 
 def download_folder(uri: str, dest: Path) -> Path:
@@ -44,8 +59,11 @@ def download_folder(uri: str, dest: Path) -> Path:
         base, headers = GCS_API, {"Authorization": f"Bearer {_token()}"}
 
     def get(url: str) -> bytes:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S) as r:
-            return bytes(r.read())
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S) as r:
+                return bytes(r.read())
+        except OSError as exc:  # HTTPError, URLError, timeouts: one line naming the URI, not a traceback
+            raise StorageError(f"cannot read {uri!r} from {base}: {exc}") from None
 
     names: list[str] = []
     page = ""

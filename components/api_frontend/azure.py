@@ -1,16 +1,16 @@
 """ApiFrontend on Azure: a Linux consumption Function App behind API Management (consumption tier).
 
-The Function App runs `app.frontend.azure_function` (HANDLERS["azure"]) from a zip of the repository's `app/`
-package, as its own managed identity: it reads its host storage and the endpoint key (one Key Vault secret) with
+The Function App runs `app.frontend.azure_function` (HANDLERS["azure"]) from the package
+`components.api_frontend.package.function_app_package` builds (the handler's modules, `function_app.py`,
+`host.json` and its pinned requirements installed under `.python_packages`, since a run-from-package app builds
+nothing), as its own managed identity: it reads its host storage and the endpoint key (one Key Vault secret) with
 role assignments, never with connection strings. API Management holds the function key, requires a subscription
 key (auth platform) or a valid JWT (auth jwt) on POST /predict, leaves GET /health open, and rate-limits callers.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 from xml.sax.saxutils import escape
 
@@ -23,7 +23,8 @@ import pulumi_azure_native.resources as resources
 import pulumi_azure_native.storage as storage
 import pulumi_azure_native.web as web
 
-from components.api_frontend.spec import HANDLERS, OUTPUTS, ROUTES, ApiAuth, ApiFrontendArgs
+from components.api_frontend.package import AZURE_PYTHON, AZURE_ROUTE_PREFIX, function_app_package
+from components.api_frontend.spec import OUTPUTS, ROUTES, ApiAuth, ApiFrontendArgs
 from components.api_frontend.spec import ApiFrontend as Concept
 from components.azure_common import (
     AzurePrincipal,
@@ -37,9 +38,6 @@ from components.azure_common import (
 from components.model_endpoint.azure import ModelEndpoint
 from components.observability.azure import Observability
 
-APP_DIR = (
-    Path(__file__).resolve().parents[2] / "app"
-)  # the repository's app/ package, shipped as app/ in the zip
 ENDPOINT_MAX_ATTEMPTS = "2"  # one retry: a second timeout means the fallback answers
 ENDPOINT_KEY_SECRET = "endpoint-key"
 API_PATH = "v1"
@@ -61,20 +59,6 @@ class ApiFrontendNative:
     api: apim.Api
     operations: dict[str, apim.ApiOperation]
     grants: tuple[authorization.RoleAssignment, ...]
-
-
-def function_package() -> pulumi.AssetArchive:
-    """The zip Azure Functions runs: app/ plus the v2-model entry point and host settings."""
-    return pulumi.AssetArchive(
-        {
-            "app": pulumi.FileArchive(str(APP_DIR)),
-            # The Python v2 programming model discovers functions in function_app.py.
-            "function_app.py": pulumi.StringAsset(f"from {HANDLERS['azure']} import app  # noqa: F401\n"),
-            "host.json": pulumi.StringAsset(
-                json.dumps({"version": "2.0", "extensions": {"http": {"routePrefix": "api"}}}, sort_keys=True)
-            ),
-        }
-    )
 
 
 def predict_policy(args: ApiFrontendArgs) -> str:
@@ -152,14 +136,15 @@ class ApiFrontend(pulumi.ComponentResource):
             public_access="None",
             opts=child,
         )
+        package_zip = function_app_package()
         package = storage.Blob(
             f"{name}-package",
-            blob_name="function.zip",
+            blob_name=f"function-{package_zip.digest}.zip",  # a new blob per content: a change redeploys
             container_name=packages.name,
             account_name=host_storage.name,
             resource_group_name=rg.name,
             type="Block",
-            source=function_package(),
+            source=package_zip.archive,
             opts=child,
         )
         plan = web.AppServicePlan(
@@ -195,6 +180,11 @@ class ApiFrontend(pulumi.ComponentResource):
         settings = {
             "FUNCTIONS_EXTENSION_VERSION": "~4",
             "FUNCTIONS_WORKER_RUNTIME": "python",
+            # The v2 programming model: the worker indexes function_app.py (hosts before 4.0.1 need the flag).
+            "AzureWebJobsFeatureFlags": "EnableWorkerIndexing",
+            # The package carries its dependencies (.python_packages); nothing is built on deploy.
+            "SCM_DO_BUILD_DURING_DEPLOYMENT": "false",
+            "ENABLE_ORYX_BUILD": "false",
             # Identity-based host storage: no account key in settings.
             "AzureWebJobsStorage__accountName": host_storage.name,
             "WEBSITE_RUN_FROM_PACKAGE": package.url,
@@ -223,7 +213,7 @@ class ApiFrontend(pulumi.ComponentResource):
             client_cert_enabled=False,
             identity={"type": "SystemAssigned"},  # storage, Key Vault and App Insights by identity
             site_config={
-                "linux_fx_version": "Python|3.12",
+                "linux_fx_version": f"Python|{AZURE_PYTHON}",
                 "ftps_state": "Disabled",  # deployments go through the package blob; no FTP credentials
                 "min_tls_version": "1.2",
                 "scm_min_tls_version": "1.2",
@@ -292,7 +282,7 @@ class ApiFrontend(pulumi.ComponentResource):
             display_name="tricloud predictions",
             path=API_PATH,
             protocols=["https"],
-            service_url=pulumi.Output.concat("https://", app.default_host_name, "/api"),
+            service_url=pulumi.Output.concat("https://", app.default_host_name, f"/{AZURE_ROUTE_PREFIX}"),
             # Subscriptions are enforced per operation (POST /predict) so that GET /health stays open.
             subscription_required=False,
             opts=child,

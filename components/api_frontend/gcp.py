@@ -13,12 +13,10 @@ max instances is the only throttle). API Gateway has no burst setting: throttle_
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pulumi
@@ -31,8 +29,8 @@ import pulumi_gcp.serviceaccount as serviceaccount
 import pulumi_gcp.storage as storage
 import pulumi_gcp.vertex as vertex
 
+from components.api_frontend.package import GCP_ENTRY_POINT, GCP_RUNTIME, cloud_function_source
 from components.api_frontend.spec import (
-    HANDLERS,
     OUTPUTS,
     ApiAuth,
     ApiFrontendArgs,
@@ -55,14 +53,11 @@ from components.observability.gcp import Observability
 from components.tags import component_tags
 
 CLOUD = "gcp"
-RUNTIME = "python312"
-ENTRY_POINT = "predict"  # the functions-framework function in HANDLERS["gcp"]
+RUNTIME = GCP_RUNTIME
+ENTRY_POINT = GCP_ENTRY_POINT
 ENDPOINT_MAX_ATTEMPTS = 2  # one retry of a transient Vertex error still fits the handler's timeout
-# The function's only third-party imports (app.frontend.gcp_function); app/ itself is stdlib-only.
-REQUIREMENTS = "functions-framework>=3.5,<4\ngoogle-auth>=2.29,<3\n"
 API_KEY_HEADER = "x-api-key"
 QUOTA_METRIC = "predict-requests"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Cloud Functions gen2 builds with Cloud Build and runs on Cloud Run; API Gateway needs its own control planes.
 SERVICES = (
     "cloudfunctions.googleapis.com",
@@ -73,60 +68,6 @@ SERVICES = (
     "servicecontrol.googleapis.com",
     "apikeys.googleapis.com",
 )
-
-
-def handler_files(module: str = HANDLERS["gcp"], root: Path = REPO_ROOT) -> dict[str, Path]:
-    """The handler module and every `app.*` module it imports (transitively), with their packages' __init__.
-
-    Only what the handler needs is shipped: the rest of app/ (Spark job, training, numpy serving) would drag
-    pyspark, pandas and numpy into the function's build.
-    """
-
-    def source(mod: str) -> Path | None:
-        base = root.joinpath(*mod.split("."))
-        for path in (base.with_suffix(".py"), base / "__init__.py"):
-            if path.is_file():
-                return path
-        return None
-
-    files: dict[str, Path] = {}
-    seen: set[str] = set()
-    todo = [module]
-    while todo:
-        mod = todo.pop()
-        if mod in seen:
-            continue
-        seen.add(mod)
-        path = source(mod)
-        if path is None:
-            continue  # `from app import name` where name is not a module
-        parts = mod.split(".")
-        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages' __init__
-        files[path.relative_to(root).as_posix()] = path
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                todo.extend(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                todo.append(node.module)
-                todo.extend(f"{node.module}.{a.name}" for a in node.names)
-        todo = [m for m in todo if m.split(".")[0] == "app"]
-    return dict(sorted(files.items()))
-
-
-def source_archive() -> tuple[pulumi.AssetArchive, str]:
-    """The function's source (handler + app modules + main.py + requirements.txt) and its content hash."""
-    files = handler_files()
-    main = f"from {HANDLERS['gcp']} import {ENTRY_POINT}  # noqa: F401  (the function's entry point)\n"
-    digest = hashlib.sha256()
-    for rel, path in files.items():
-        digest.update(rel.encode() + b"\0" + path.read_bytes())
-    digest.update(main.encode() + REQUIREMENTS.encode())
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        rel: pulumi.FileAsset(str(p)) for rel, p in files.items()
-    }
-    assets["main.py"] = pulumi.StringAsset(main)
-    assets["requirements.txt"] = pulumi.StringAsset(REQUIREMENTS)
-    return pulumi.AssetArchive(assets), digest.hexdigest()[:16]
 
 
 def _swagger_schemas() -> dict[str, Any]:
@@ -277,7 +218,7 @@ class ApiFrontend(pulumi.ComponentResource):
         lake = endpoint.lake
         labels = component_tags(CLOUD, Concept.name, args.tags)
         here = region()
-        archive, digest = source_archive()
+        source_zip = cloud_function_source()
         fn_name = base_name("gcp:generic", "api")
 
         services = enable_services(self, name, SERVICES)
@@ -298,8 +239,8 @@ class ApiFrontend(pulumi.ComponentResource):
         source = storage.BucketObject(
             f"{name}-source-zip",
             bucket=bucket.name,
-            name=f"{fn_name}-{digest}.zip",  # a new name per content, so a code change redeploys the function
-            source=archive,
+            name=f"{fn_name}-{source_zip.digest}.zip",  # a new name per content: a change redeploys
+            source=source_zip.archive,
             content_type="application/zip",
             opts=pulumi.ResourceOptions(parent=self),
         )

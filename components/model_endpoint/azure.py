@@ -1,7 +1,13 @@
 """ModelEndpoint on Azure: an Azure ML managed online endpoint with a "blue" deployment of the training image.
 
-The image serves the SageMaker contract (`/ping`, `/invocations` on 8080), declared as the environment's inference
-routes, and loads the model registered from the lake's artifacts filesystem (an identity-based datastore).
+Serving follows Azure ML's custom-container contract, not a scoring script under the inference server: the image's
+own entry point (`python -m app.container serve`) runs, sees `AZUREML_MODEL_DIR` (Azure ML mounts the registered
+model there, the artifact folder one level down) and serves `app.serve.contracts.AZUREML`, whose routes and port
+this environment declares as its liveness, readiness and scoring routes. Why: the same server, limits, error shape
+and model-version header as SageMaker and Vertex, tested once (tests/hosts runs the entry point with Azure ML's
+environment in a venv holding only the image's dependencies); the inference server would add Flask and gunicorn
+to the image, a code asset upload, and a second error shape, at about a seventh of the throughput (DESIGN.md 7).
+The model is registered from the lake's artifacts filesystem (an identity-based datastore).
 
 Differences from AWS, chosen and documented (docs/azure.md, docs/equivalence.md):
 - Managed online endpoints do not scale to zero: SERVERLESS maps to the smallest supported instance, one replica.
@@ -23,6 +29,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.machinelearningservices as ml
 import pulumi_azure_native.monitor as monitor
 
+from app.serve.contracts import AZUREML
 from components.azure_common import AzurePrincipal, assign_role, azure_name, tags_for
 from components.data_lake.azure import DataLake
 from components.data_lake.spec import Zone
@@ -36,7 +43,9 @@ SERVERLESS_INSTANCE_TYPE = "Standard_DS1_v2"  # the smallest SKU managed online 
 DEFAULT_INSTANCE_TYPE = "Standard_DS2_v2"
 DEPLOYMENT = "blue"
 LAKE_DATASTORE = "lake_artifacts"
-SERVING_PORT = 8080  # app/serve speaks the SageMaker contract on this port
+# Payload logging: Azure ML reserves the collection names "request" and "response" for the HTTP bodies it sees;
+# any other name is custom logging, which only a scoring script calling azureml-ai-monitoring fills.
+CAPTURE_COLLECTIONS = ("request", "response")
 
 
 @dataclass(frozen=True)
@@ -116,10 +125,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             properties=ml.EnvironmentVersionPropertiesArgs(
                 image=args.image_uri or training.training_image_uri,
                 os_type="Linux",
+                # The routes app.serve.contracts.AZUREML serves; the image's entry point picks that contract.
                 inference_config=ml.InferenceContainerPropertiesArgs(
-                    liveness_route=ml.RouteArgs(path="/ping", port=SERVING_PORT),
-                    readiness_route=ml.RouteArgs(path="/ping", port=SERVING_PORT),
-                    scoring_route=ml.RouteArgs(path="/invocations", port=SERVING_PORT),
+                    liveness_route=ml.RouteArgs(path=AZUREML.health_route, port=AZUREML.port),
+                    readiness_route=ml.RouteArgs(path=AZUREML.health_route, port=AZUREML.port),
+                    scoring_route=ml.RouteArgs(path=AZUREML.predict_route, port=AZUREML.port),
                 ),
             ),
             opts=child,
@@ -188,7 +198,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                             data_id=capture.id,
                             sampling_rate=sampling,
                         )
-                        for kind in ("model_inputs", "model_outputs")
+                        for kind in CAPTURE_COLLECTIONS
                     },
                     rolling_rate="Hour",
                 ),

@@ -3,7 +3,9 @@
 No Pulumi resource exists for uploading a model to the Vertex Model Registry or deploying it onto an endpoint,
 so this component creates the endpoint and publishes the deployment settings (`deployment`); the CD step runs
 `gcloud ai models upload` + `gcloud ai endpoints deploy-model` with them, canaries the new model with
-`--traffic-split` and watches the Observability policies before shifting the rest (docs/gcp.md).
+`--traffic-split` and watches the Observability policies before shifting the rest (docs/gcp.md). The container spec
+in `deployment["container"]` is app.serve.contracts.VERTEX: the image's entry point sees Vertex's AIP_* variables,
+serves those routes and downloads the model from AIP_STORAGE_URI.
 
 SERVERLESS and INSTANCE keep the shared meaning, but Vertex cannot scale to zero: SERVERLESS is one small replica
 (autoscaling up to serverless_max_concurrency replicas), INSTANCE uses instance_type with min/max_instances.
@@ -20,6 +22,7 @@ import pulumi_gcp.bigquery as bigquery
 import pulumi_gcp.monitoring as monitoring
 import pulumi_gcp.vertex as vertex
 
+from app.serve.contracts import VERTEX
 from components.data_lake.gcp import MODELS_PREFIX, DataLake, base_name, region
 from components.data_lake.spec import Zone
 from components.model_endpoint.spec import OUTPUTS, EndpointMode, ModelEndpointArgs
@@ -83,6 +86,14 @@ class ModelEndpoint(pulumi.ComponentResource):
             "canary_percent": args.canary_percent,
             "canary_wait_minutes": args.canary_wait_minutes,
             "image_uri": args.image_uri,
+            # The container spec for `gcloud ai models upload`: the image's entry point sees Vertex's AIP_*
+            # variables and serves app.serve.contracts.VERTEX on these routes and port.
+            "container": {
+                "predict_route": VERTEX.predict_route,
+                "health_route": VERTEX.health_route,
+                "port": VERTEX.port,
+                "args": ["serve"],
+            },
         }
 
         dataset = lake.native.dataset

@@ -120,6 +120,13 @@ VALID = {
 }
 
 
+def raw_value(field: str, literal: bytes) -> bytes:
+    """The valid listing as JSON text with one field's value replaced by a literal json.dumps cannot write."""
+    import json
+
+    return json.dumps({**VALID, field: "__literal__"}).encode().replace(b'"__literal__"', literal)
+
+
 def bad_requests() -> list[tuple[str, bytes, str]]:
     """(name, body, content type): every one must get a 4xx, never a 2xx or 5xx."""
     import json
@@ -152,6 +159,10 @@ def bad_requests() -> list[tuple[str, bytes, str]]:
         ("empty body", b"", "application/json"),
         ("not utf-8", b"\xff\xfe\x00", "application/json"),
         ("nan value", b'{"city":"Pune","area_sqft":NaN}', "application/json"),
+        # Python's json turns these into inf; an answer echoing them would not be JSON (Infinity).
+        ("number beyond float range", raw_value("area_sqft", b"1e400"), "application/json"),
+        ("Infinity literal", raw_value("age_years", b"-Infinity"), "application/json"),
+        ("integer beyond float range", raw_value("floor", b"9" * 400), "application/json"),
         ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "application/json"),
         ("too many rows", j({"instances": [VALID] * 1001}), "application/json"),
         ("huge payload", b'{"instances": [' + b" " * 7_000_000 + b"]}", "application/json"),

@@ -20,8 +20,10 @@ from moto import mock_aws
 from werkzeug.test import EnvironBuilder
 
 from app.frontend import aws_lambda, azure_function, gcp_function
-from app.frontend.core import FALLBACK_VERSION, EndpointSettings, rule_estimate
+from app.frontend.core import FALLBACK_VERSION, EndpointError, EndpointSettings, rule_estimate
 from app.serve.predictor import Predictor
+from tricloud.emulate.hosts.gcp_apis import DeployedModel, VertexApi
+from tricloud.emulate.hosts.web import strict_json
 
 # ---- helpers -------------------------------------------------------------------------------
 
@@ -91,7 +93,7 @@ def lambda_event(
 
 def call_lambda(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     out = aws_lambda.handler(event, None)
-    return out["statusCode"], json.loads(out["body"])
+    return out["statusCode"], strict_json(out["body"])
 
 
 @pytest.fixture()
@@ -231,12 +233,18 @@ def test_endpoint_settings_validate_env() -> None:
 # ---- Azure Functions -----------------------------------------------------------------------
 
 
-def azure_call(body: bytes, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+class InvocationContext:
+    invocation_id = "inv-123"
+
+
+def azure_call(
+    body: bytes, content_type: str = "application/json", method: str = "POST"
+) -> tuple[int, dict[str, Any]]:
     req = func.HttpRequest(
-        "POST", "/api/predict", body=body, headers={"content-type": content_type} if content_type else {}
+        method, "/api/predict", body=body, headers={"content-type": content_type} if content_type else {}
     )
-    resp = azure_function.predict(req)
-    return resp.status_code, json.loads(resp.get_body())
+    resp = azure_function.predict(req, InvocationContext())
+    return resp.status_code, strict_json(resp.get_body())
 
 
 def test_azure_function_real_endpoint_and_fallback(
@@ -275,43 +283,110 @@ def gcp_call(
 ) -> tuple[int, dict[str, Any]]:
     env = EnvironBuilder(method=method, path=path, data=body, content_type=content_type or None).get_environ()
     text, status, _ = gcp_function.predict(FlaskRequest(env))
-    return status, json.loads(text)
+    return status, strict_json(text)
+
+
+@pytest.fixture()
+def vertex_api(monkeypatch, vertex_server: str) -> Iterator[VertexApi]:
+    """The Vertex prediction API stand-in in front of the Vertex-contract server; the function's env points at it."""
+    api = VertexApi("tricloud-demo", "asia-south1", "token-1")
+    api.deploy(DeployedModel("123", "456", "789", "house", vertex_server, "/v1/models/house:predict"))
+    monkeypatch.setattr(
+        gcp_function, "_token", lambda: "token-1"
+    )  # the metadata-server path runs in tests/hosts
+    for k, v in {
+        "VERTEX_ENDPOINT_ID": "123",
+        "GOOGLE_CLOUD_PROJECT": "tricloud-demo",
+        "VERTEX_REGION": "asia-south1",
+        "VERTEX_API_ENDPOINT": api.url,
+        "ENDPOINT_TIMEOUT_MS": "500",
+    }.items():
+        monkeypatch.setenv(k, v)
+    yield api
+    api.close()
 
 
 def test_gcp_function_real_vertex_server_and_fallback(
-    monkeypatch, vertex_server: str, model_dir, valid_listing: dict
+    vertex_api: VertexApi, model_dir, valid_listing: dict
 ) -> None:
-    monkeypatch.setenv("VERTEX_PREDICT_URL", vertex_server + "/v1/models/house:predict")
-    monkeypatch.setenv("ENDPOINT_TIMEOUT_MS", "500")
     status, body = gcp_call(json.dumps([valid_listing, valid_listing]).encode())
     assert (status, body["fallback"]) == (200, False)
     assert body["predictions"] == Predictor(model_dir).predict([valid_listing] * 2)
+    # rawPredict: the container's own model version reaches the caller (predict would keep predictions only).
     assert body["model_version"] == Predictor(model_dir).version
+    assert vertex_api.calls == [("rawPredict", 200)]
     assert gcp_call(b"", path="/health", method="GET")[0] == 200
-    ep = FaultyEndpoint("slow")
-    monkeypatch.setenv("VERTEX_PREDICT_URL", ep.url + "/predict")
-    try:
-        status, body = gcp_call(json.dumps(valid_listing).encode())
-    finally:
-        ep.close()
-    assert (status, body["fallback"], ep.calls) == (200, True, 2)
+    vertex_api.outage = True
+    status, body = gcp_call(json.dumps(valid_listing).encode())
+    assert (status, body["fallback"], body["model_version"]) == (200, True, FALLBACK_VERSION)
+    assert [c for c in vertex_api.calls if c[1] == 503] == [
+        ("rawPredict", 503)
+    ] * 2  # one retry, then the rule
+
+
+def test_vertex_predict_api_drops_the_model_version(vertex_api: VertexApi, valid_listing: dict) -> None:
+    """Why the function calls rawPredict: Vertex's predict answer keeps only the container's predictions."""
+    from tricloud.emulate.hosts.web import call
+
+    url = f"{vertex_api.url}/v1/projects/tricloud-demo/locations/asia-south1/endpoints/123"
+    auth = {"Authorization": "Bearer token-1"}
+    status, _, body = call(f"{url}:predict", {"instances": [valid_listing]}, headers=auth)
+    assert status == 200 and "model_version" not in body and body["deployedModelId"] == "456"
+    status, headers, body = call(f"{url}:rawPredict", {"instances": [valid_listing]}, headers=auth)
+    assert status == 200 and body["model_version"] and headers["x-vertex-ai-deployed-model-id"] == "456"
+    assert call(f"{url}:rawPredict", {"instances": [valid_listing]})[0] == 401
 
 
 def test_gcp_function_builds_the_vertex_rest_url(monkeypatch) -> None:
-    monkeypatch.delenv("VERTEX_PREDICT_URL", raising=False)
+    monkeypatch.delenv("VERTEX_API_ENDPOINT", raising=False)
     monkeypatch.setenv("VERTEX_ENDPOINT_ID", "123")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "tricloud-demo")
     monkeypatch.setenv("VERTEX_REGION", "asia-south1")
     assert gcp_function.predict_url() == (
-        "https://asia-south1-aiplatform.googleapis.com/v1/projects/tricloud-demo/locations/asia-south1/endpoints/123:predict"
+        "https://asia-south1-aiplatform.googleapis.com/v1/projects/tricloud-demo/locations/asia-south1/endpoints/123:rawPredict"
     )
+    monkeypatch.setenv("VERTEX_API_ENDPOINT", "http://127.0.0.1:8123/")
+    assert gcp_function.predict_url().startswith("http://127.0.0.1:8123/v1/projects/tricloud-demo/")
+    # The token travels to this URL: plain http only on loopback.
+    monkeypatch.setenv("VERTEX_API_ENDPOINT", "http://vertex.example.com")
+    with pytest.raises(EndpointError, match="must be https"):
+        gcp_function.predict_url()
 
 
 def test_gcp_function_bad_request_corpus_all_4xx(monkeypatch, bad_request_corpus) -> None:
-    monkeypatch.setenv("VERTEX_PREDICT_URL", "http://127.0.0.1:9/predict")
+    monkeypatch.setenv("VERTEX_API_ENDPOINT", "http://127.0.0.1:9")
+    for k, v in {"VERTEX_ENDPOINT_ID": "1", "GOOGLE_CLOUD_PROJECT": "p", "VERTEX_REGION": "r"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(gcp_function, "_token", lambda: "never-sent")
     for name, body, ctype in bad_request_corpus:
         status, out = gcp_call(body, ctype)
         assert 400 <= status < 500, (name, status, out)
+
+
+# ---- routes: exact on every cloud -----------------------------------------------------------------------------
+
+
+def test_routes_are_exact_and_a_wrong_method_is_405(aws_env) -> None:
+    listing = json.dumps({"instances": []}).encode()
+    # Lambda: the route API Gateway matched (routeKey) or the path without the stage.
+    assert call_lambda(lambda_event(listing, path="/anything/predict"))[0] == 404
+    status, body = call_lambda(lambda_event(None, path="/predict", method="GET"))
+    assert status == 405 and body["request_id"] == "req-123"
+    assert (
+        aws_lambda.handler(lambda_event(None, path="/predict", method="GET"), None)["headers"]["Allow"]
+        == "POST"
+    )
+    staged = lambda_event(None, path="/prod/health", method="GET") | {"routeKey": "$default"}
+    staged["requestContext"]["stage"] = "prod"
+    assert call_lambda(staged)[0] == 200
+    # Cloud Functions: every path reaches the function, which answers only its two routes.
+    assert gcp_call(listing, path="/anything/predict")[0] == 404
+    assert gcp_call(listing, path="/predict/")[0] == 404
+    assert gcp_call(b"", path="/predict", method="GET")[0] == 405
+    assert gcp_call(b"", path="/health", method="POST")[0] == 405
+    # Azure Functions: the host matched the route template; the method is the function's to check.
+    status, body = azure_call(b"", method="GET")
+    assert status == 405 and body["request_id"] == "inv-123"
 
 
 @pytest.mark.parametrize(
@@ -333,3 +408,60 @@ def test_bundles_import_only_their_own_sdk(module: str, forbidden: list[str]) ->
     code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# ---- the audit line and the observe seam ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "module", ["app.frontend.aws_lambda", "app.frontend.azure_function", "app.frontend.gcp_function"]
+)
+def test_audit_has_a_handler_when_the_host_installed_none(module: str) -> None:
+    """functions-framework installs no handler: the INFO audit line needs one of its own, on stderr."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import logging, {module}\n"
+        "from app.frontend.core import audit\n"
+        "print([type(h).__name__ for h in logging.getLogger().handlers])\n"
+        "audit('r-1', cloud='x', status=200, fallback=False)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "['StreamHandler']"
+    entry = json.loads(out.stderr.strip().splitlines()[-1])
+    assert (entry["severity"], entry["logger"], entry["request_id"], entry["status"]) == (
+        "INFO",
+        "tricloud.audit",
+        "r-1",
+        200,
+    )
+
+
+def test_a_host_handler_is_kept_and_not_doubled() -> None:
+    """Lambda's runtime and the Azure worker install a root handler first: the module must not add another."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "logging.getLogger().addHandler(logging.NullHandler())\n"
+        "import app.frontend.gcp_function\n"
+        "print([type(h).__name__ for h in logging.getLogger().handlers])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "['NullHandler']"
+
+
+def test_a_failing_observer_never_fails_the_request(
+    aws_env, sagemaker_server: str, valid_listing: dict, monkeypatch
+) -> None:
+    from app.frontend import core
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("log pipe closed")
+
+    monkeypatch.setattr(core, "audit", broken)
+    aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", sagemaker_server)
+    status, body = call_lambda(lambda_event(json.dumps(valid_listing)))
+    assert status == 200 and body["fallback"] is False

@@ -1,4 +1,4 @@
-"""The predictor and the three serving adapters through their real interfaces."""
+"""The predictor and the three serving contracts through their real interfaces."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 
 from app.data import generate
 from app.features import featurize_frame
-from app.serve import azureml
+from app.serve.contracts import AZUREML, SAGEMAKER, VERTEX, detect
 from app.serve.predictor import ModelLoadError, Predictor
+from tricloud.emulate.hosts.web import strict_json
 
 
 def post(base: str, path: str, body: bytes, content_type: str) -> tuple[int, dict, dict[str, str]]:
@@ -28,7 +29,8 @@ def post(base: str, path: str, body: bytes, content_type: str) -> tuple[int, dic
         data = resp.read()
     finally:
         conn.close()
-    return resp.status, json.loads(data) if data else {}, {k.lower(): v for k, v in resp.getheaders()}
+    # Strict: an answer holding NaN or Infinity is not JSON for any client but Python's.
+    return resp.status, strict_json(data) if data else {}, {k.lower(): v for k, v in resp.getheaders()}
 
 
 def raw_exchange(base: str, payload: bytes, read_until_close: bool = True) -> bytes:
@@ -212,29 +214,95 @@ def test_vertex_bad_request_corpus_all_4xx(vertex_server: str, bad_request_corpu
         assert 400 <= status < 500, (name, status, out)
 
 
-# ---- Azure ML contract ---------------------------------------------------------------------
+# ---- Azure ML contract (custom container) -----------------------------------------------------------------------
 
 
-def test_azureml_init_run(model_dir: Path, tmp_path: Path, monkeypatch, valid_listing: dict) -> None:
-    monkeypatch.setattr(azureml, "_service", None)
-    not_ready = azureml.run("{}")
-    assert not_ready.status_code == 503
-    shutil.copytree(model_dir, tmp_path / "house-price" / "1")
-    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path / "house-price"))
-    azureml.init()
-    out = azureml.run(json.dumps({"instances": [valid_listing, valid_listing]}))
-    assert out["predictions"] == Predictor(model_dir).predict([valid_listing] * 2)
-    assert out["model_version"] == Predictor(model_dir).version
-    assert azureml.run(json.dumps(valid_listing))["predictions"]
+def test_azureml_contract_loads_the_model_from_azureml_model_dir(
+    model_dir: Path, tmp_path: Path, valid_listing: dict, serve_process
+) -> None:
+    """Azure ML mounts the registered folder one level under AZUREML_MODEL_DIR and sets no MODEL_DIR."""
+    start_server, stop_server = serve_process
+    mount = tmp_path / "var" / "azureml-app" / "azureml-models" / "house-price" / "1"
+    shutil.copytree(model_dir, mount / "latest")
+    proc, port = start_server(["azureml"], {"AZUREML_MODEL_DIR": str(mount), "MODEL_DIR": ""})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        body = json.dumps({"instances": [valid_listing]}).encode()
+        status, out, headers = post(base, AZUREML.predict_route, body, "application/json")
+        assert status == 200, out
+        assert out["predictions"] == Predictor(model_dir).predict([valid_listing])
+        assert out["model_version"] == headers["x-model-version"] == Predictor(model_dir).version
+    finally:
+        stop_server(proc)
 
 
-def test_azureml_bad_request_corpus_all_4xx(model_dir: Path, monkeypatch, bad_request_corpus) -> None:
-    monkeypatch.setenv("AZUREML_MODEL_DIR", str(model_dir))
-    azureml.init()
-    # Content types are the inference server's business: run() sees JSON bodies only.
-    for name, body, ctype in bad_request_corpus:
-        if ctype != "application/json":
-            continue
-        res = azureml.run(body)
-        assert hasattr(res, "status_code") and 400 <= res.status_code < 500, (name, res)
-        assert json.loads(res.message)["message"]
+def test_azureml_contract_without_its_mount_is_one_line_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "AZUREML_MODEL_DIR": str(tmp_path / "nothing")}
+    out = subprocess.run(
+        [sys.executable, "-m", "app.serve", "azureml", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"cannot load model (azureml contract): no model artifact (metadata.json) in model dir {str(tmp_path / 'nothing')!r}"
+    ]
+
+
+def test_every_server_answer_names_the_model_version(sagemaker_server: str, model_dir: Path) -> None:
+    version = Predictor(model_dir).version
+    for path, method in (("/nope", "GET"), ("/invocations", "GET"), ("/ping", "POST")):
+        u = urlparse(sagemaker_server)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        conn.request(method, path)
+        resp = conn.getresponse()
+        out = strict_json(resp.read())
+        conn.close()
+        assert resp.status in (404, 405), (path, method)
+        assert out["model_version"] == version == resp.getheader("X-Model-Version"), (path, out)
+
+
+def test_non_finite_numbers_are_field_errors_in_valid_json(
+    sagemaker_server: str, valid_listing: dict
+) -> None:
+    body = json.dumps({**valid_listing, "area_sqft": "__x__"}).encode().replace(b'"__x__"', b"1e400")
+    status, out, _ = post(sagemaker_server, "/invocations", body, "application/json")
+    assert status == 400
+    assert out["errors"] == [
+        {"row": 0, "field": "area_sqft", "value": "1e400", "error": "must be a number", "code": "wrong_type"}
+    ]
+
+
+# ---- contract detection (the image's entry point) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, SAGEMAKER),
+        ({"SAGEMAKER_BIND_TO_PORT": "8080"}, SAGEMAKER),
+        ({"AZUREML_MODEL_DIR": "/var/azureml-app/azureml-models/m/1"}, AZUREML),
+        ({"AIP_MODE": "PREDICTION", "AIP_HTTP_PORT": "8080"}, VERTEX),
+        ({"AIP_STORAGE_URI": "gs://b/m"}, VERTEX),
+        ({"AZUREML_MODEL_DIR": "", "MODEL_DIR": "/models"}, SAGEMAKER),
+    ],
+)
+def test_the_platform_environment_picks_the_contract(env: dict[str, str], expected) -> None:
+    assert detect(env) is expected
+
+
+def test_vertex_routes_come_from_the_aip_variables() -> None:
+    env = {
+        "AIP_HTTP_PORT": "7070",
+        "AIP_HEALTH_ROUTE": "/h",
+        "AIP_PREDICT_ROUTE": "/v1/endpoints/1/deployedModels/2:predict",
+    }
+    assert VERTEX.routes(env) == ("/h", "/v1/endpoints/1/deployedModels/2:predict", 7070)
+    assert VERTEX.routes({}) == ("/health", "/predict", 8080)
+    assert SAGEMAKER.routes({"SAGEMAKER_BIND_TO_PORT": "9090"}) == ("/ping", "/invocations", 9090)

@@ -288,13 +288,13 @@ def test_endpoint_serverless_maps_to_one_small_instance(inv: Inventory) -> None:
     assert props["instanceType"] == "Standard_DS1_v2"
     assert props["egressPublicNetworkAccess"] == "Disabled"
     collections = props["dataCollector"]["collections"]
-    assert {k: v["samplingRate"] for k, v in collections.items()} == {
-        "model_inputs": 0.2,
-        "model_outputs": 0.2,
-    }
+    # Payload logging: Azure ML fills only the reserved "request"/"response" collections without a scoring script.
+    assert {k: v["samplingRate"] for k, v in collections.items()} == {"request": 0.2, "response": 0.2}
     assert not of_type(inv, "monitor:AutoscaleSetting")
     env = one(inv, "machinelearningservices:EnvironmentVersion")["inputs"]["properties"]["inferenceConfig"]
+    # The routes the image serves when Azure ML starts it (app.serve.contracts.AZUREML), on its port.
     assert env["scoringRoute"] == {"path": "/invocations", "port": 8080}
+    assert env["livenessRoute"] == env["readinessRoute"] == {"path": "/ping", "port": 8080}
 
 
 def test_endpoint_instance_mode_autoscales_between_bounds(alt: Inventory) -> None:
@@ -341,12 +341,28 @@ def test_function_app_settings_and_hardening(inv: Inventory) -> None:
     assert plan["reserved"] is True
 
 
-def test_function_package_is_the_app_folder_with_the_azure_handler(inv: Inventory) -> None:
-    archive = one(inv, "storage:Blob", "api-package")["inputs"]["source"]["archive"]
-    assert archive["app"] == {"file_archive": "app"}
+def test_function_package_carries_the_handler_and_its_dependencies(inv: Inventory) -> None:
+    blob = one(inv, "storage:Blob", "api-package")["inputs"]
+    archive = blob["source"]["archive"]
     entry = archive["function_app.py"]["string_asset"]
     assert entry.startswith(f"from {HANDLERS['azure']} import app")
-    assert "host.json" in archive
+    assert {"host.json", "requirements.txt", "app/frontend/azure_function.py", "app/schema.py"} <= set(
+        archive
+    )
+    # Run-from-package builds nothing: the pinned requirements ship installed where the worker looks.
+    assert archive[".python_packages/lib/site-packages"]["file_archive"].startswith(".tricloud/artifacts/")
+    assert archive["requirements.txt"]["string_asset"] == "azure-functions==1.26.0\n"
+    assert not any(name.startswith(("app/serve", "app/train", "app/features")) for name in archive)
+    assert re.fullmatch(r"function-[0-9a-f]{16}\.zip", blob["blobName"])
+
+
+def test_function_app_settings_for_the_v2_model(inv: Inventory) -> None:
+    settings = {s["name"]: s["value"] for s in one(inv, "web:WebApp")["inputs"]["siteConfig"]["appSettings"]}
+    assert settings["AzureWebJobsFeatureFlags"] == "EnableWorkerIndexing"
+    assert settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
+    assert settings["WEBSITE_RUN_FROM_PACKAGE"].endswith(
+        one(inv, "storage:Blob", "api-package")["inputs"]["blobName"]
+    )
 
 
 def test_endpoint_key_is_readable_by_the_function_only(inv: Inventory) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.api_frontend.gcp import ENTRY_POINT, REQUIREMENTS, handler_files, source_archive
+from components.api_frontend.gcp import ENTRY_POINT
+from components.api_frontend.package import GCP_REQUIREMENTS, cloud_function_source, handler_files
 from components.api_frontend.spec import HANDLERS
 from components.concepts import CONCEPT_NAMES as CONCEPTS
 from components.data_lake.spec import DataLakeArgs, Zone
@@ -475,17 +476,19 @@ def test_function_source_bucket_and_bundle(inv: Inventory) -> None:
     files = set(obj["source"]["archive"])
     assert {"main.py", "requirements.txt", "app/frontend/gcp_function.py", "app/schema.py"} <= files
     assert all(not f.startswith(("tricloud/", "components/")) for f in files)
-    archive, digest = source_archive()
-    assert set(archive.assets) == files
-    assert obj["name"].endswith(f"-{digest}.zip")
-    assert "functions-framework" in REQUIREMENTS
+    source = cloud_function_source()
+    assert set(source.archive.assets) == files
+    assert obj["name"].endswith(f"-{source.digest}.zip")
+    # google.auth.transport.requests needs requests, which google-auth does not pull in.
+    assert {r.split("==")[0] for r in GCP_REQUIREMENTS} == {"functions-framework", "google-auth", "requests"}
+    assert obj["source"]["archive"]["requirements.txt"]["string_asset"].splitlines() == list(GCP_REQUIREMENTS)
 
 
 def test_handler_module_defines_the_entry_point() -> None:
     module = REPO.joinpath(*HANDLERS["gcp"].split(".")).with_suffix(".py")
     tree = ast.parse(module.read_text())
     assert ENTRY_POINT in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    bundle = handler_files()
+    bundle = handler_files(HANDLERS["gcp"])
     imported = {
         n.module
         for path in bundle.values()

@@ -375,6 +375,12 @@ def logs(
             out.print(ln, markup=False, highlight=False, soft_wrap=True)
 
 
+# `emulate azure` and `emulate gcp` (the serving halves under their real hosts) live in tricloud/emulate/hosts.
+from tricloud.emulate.hosts.cli import register as _register_hosts  # noqa: E402
+
+_register_hosts(emulate_app)
+
+
 def main() -> None:  # pragma: no cover - `python -m tricloud.emulate.cli` for development
     emulate_app()
 
