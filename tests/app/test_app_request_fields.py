@@ -5,6 +5,7 @@ app.schema, so a field dropped from the schema or a range changed there is caugh
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_three_handlers_answer_400_naming_the_field(
     req = func.HttpRequest(
         "POST", "/api/predict", body=body.encode(), headers={"content-type": "application/json"}
     )
-    resp = azure_function.predict(req)
+    resp = azure_function.predict(req, SimpleNamespace(invocation_id="inv-1"))
     answers["azure"] = (resp.status_code, json.loads(resp.get_body()))
     env = EnvironBuilder(
         method="POST", path="/predict", data=body, content_type="application/json"
