@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tricloud.engine.emulator import Emulator
+from tricloud.engine.handlers.identity import local_policies
 from tricloud.engine.state import Entry
 
 ACTIVE_CLUSTER = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
@@ -191,6 +192,11 @@ LISTERS: dict[str, Lister] = {
         "aws:appautoscaling/target:Target",
     ),
     "instance profiles": Lister("iam", _profiles, "aws:iam/instanceProfile:InstanceProfile"),
+    "managed policies": Lister(
+        "iam",
+        lambda c: {p["Arn"]: p["PolicyName"] for p in local_policies(c)},
+        "aws:iam/policy:Policy",
+    ),
     "roles": Lister(
         "iam",
         lambda c: _same(

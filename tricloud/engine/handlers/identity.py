@@ -128,6 +128,9 @@ class ManagedPolicy(Handler):
         iam = ctx.client("iam")
 
         def drop() -> None:
+            # A crashed run may have left it attached (IAM refuses to delete an attached policy).
+            for role in iam.list_entities_for_policy(PolicyArn=e.id, EntityFilter="Role")["PolicyRoles"]:
+                ignore_gone(lambda r=role: iam.detach_role_policy(RoleName=r["RoleName"], PolicyArn=e.id))
             for version in iam.list_policy_versions(PolicyArn=e.id)["Versions"]:
                 if not version["IsDefaultVersion"]:
                     iam.delete_policy_version(PolicyArn=e.id, VersionId=version["VersionId"])
@@ -137,6 +140,20 @@ class ManagedPolicy(Handler):
 
     def exists(self, ctx: Ctx, e: Entry) -> bool:
         return found(lambda: ctx.client("iam").get_policy(PolicyArn=e.id))
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        """The id is an ARN: find a policy of this name that a crashed run created."""
+        name = r.physical()
+        return [
+            Entry(self.type, r.name, p["Arn"], {"name": name, "arn": p["Arn"]}, "")
+            for p in local_policies(ctx.client("iam"))
+            if p["PolicyName"] == name
+        ]
+
+
+def local_policies(iam: Any) -> list[dict[str, Any]]:
+    """The account's customer-managed policies."""
+    return [p for page in iam.get_paginator("list_policies").paginate(Scope="Local") for p in page["Policies"]]
 
 
 @register("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "iam")
