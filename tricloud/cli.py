@@ -95,6 +95,9 @@ def _register_groups() -> None:
     app.add_typer(pricing_app, name="pricing")
     app.add_typer(emulate_app, name="emulate")
     app.command("destroy")(destroy)
+    from tricloud.query.cli import query
+
+    app.command("query")(query)
 
 
 _register_groups()

@@ -93,6 +93,7 @@ def emulate_aws(
     from tricloud.engine import Emulator, EmulatorError, StaleState, StateError, UnhandledResourceType
     from tricloud.engine.state import default_path
     from tricloud.inventory import REPO_ROOT, stack_config
+    from tricloud.query.demo import print_example
 
     if port and not _port_free(port):
         fail(
@@ -159,6 +160,7 @@ def emulate_aws(
             err.print(dev)
         platform.upload_raw()
         platform.run_spark()
+        print_example(platform, err)  # the demo's lake query: average price per city, from the emulated lake
         platform.train()
         platform.serve()
         platform.start_gateway()
