@@ -53,6 +53,7 @@ class Lake:
     emulator: Emulator
     outputs: dict[str, Any]
     run_uri: str
+    state_path: Path
 
     def put_parquet(self, city: str, table: pa.Table, name: str = "part-0.parquet") -> None:
         import io
@@ -81,7 +82,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     engine = Engine(emu, state_path=state)
     try:
         outputs = engine.apply().outputs
-        lake = Lake(emu, dict(outputs), f"{outputs['curated_uri']}{curated.PREFIX}run-test/")
+        lake = Lake(emu, dict(outputs), f"{outputs['curated_uri']}{curated.PREFIX}run-test/", state)
         for city, rows in ROWS.items():
             lake.put_parquet(city, listing_table(rows))
         bucket = lake.run_uri.removeprefix("s3://").split("/", 1)[0]
