@@ -84,9 +84,13 @@ def throwaway_lake(stack: str) -> tuple[Any, Any]:
     state_dir = Path(tempfile.mkdtemp(prefix="tricloud-query-"))
     platform = Platform(emu, Options(stack=stack, state_path=state_dir / "state.json"))
     platform.on_phase = lambda name, detail, secs: err.print(f"[green]✓[/] {name:<8} {secs:6.2f} s  {detail}")
-    platform.apply()
-    platform.upload_raw()
-    platform.run_spark()  # registers the curated table at its end (tricloud.query.demo.register_run)
+    try:
+        platform.apply()
+        platform.upload_raw()
+        platform.run_spark()  # registers the curated table at its end (tricloud.query.demo.register_run)
+    except Exception as exc:  # a phase failed: stop what was started, then say which phase and why
+        _teardown(platform, emu)
+        fail(f"building the throwaway lake failed: {exc}")
     return emu, platform
 
 
