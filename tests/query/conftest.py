@@ -21,6 +21,9 @@ from tricloud.engine import Emulator, Engine
 from tricloud.inventory import stack_config
 
 REGION = stack_config("aws", "dev")["aws:region"]
+# Its own stack name: in-process moto servers of one test process share their backends, and the emulator tests
+# apply the dev stack into theirs.
+STACK = "qtest"
 ARROW = {"string": pa.string(), "int": pa.int32(), "double": pa.float64()}
 
 # The rows, by city: (price_inr, area_sqft, bedrooms). Worked answers are in the tests that use them.
@@ -79,7 +82,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
 
     emu = Emulator.start(REGION)
     state: Path = tmp_path_factory.mktemp("query-state") / "aws-dev.json"
-    engine = Engine(emu, state_path=state)
+    engine = Engine(emu, stack=STACK, config=stack_config("aws", "dev"), state_path=state)
     try:
         outputs = engine.apply().outputs
         lake = Lake(emu, dict(outputs), f"{outputs['curated_uri']}{curated.PREFIX}run-test/", state)
@@ -91,6 +94,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         yield lake
     finally:
         try:
-            Engine(emu, state_path=state).destroy()
+            Engine(emu, stack=STACK, config=stack_config("aws", "dev"), state_path=state).destroy()
         finally:
             emu.stop()

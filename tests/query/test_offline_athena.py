@@ -72,7 +72,7 @@ def test_results_are_written_where_the_workgroup_says_encrypted_with_the_lake_ke
     [
         ("CREATE TABLE x AS SELECT 1", "NOT_SUPPORTED: CREATE statements"),
         ("INSERT INTO listings SELECT * FROM listings", "NOT_SUPPORTED: INSERT statements"),
-        ("SELECT * FROM nowhere", "TABLE_NOT_FOUND: Table 'awsdatacatalog.tricloud_aws_dev_lake.nowhere'"),
+        ("SELECT * FROM nowhere", "TABLE_NOT_FOUND: Table 'awsdatacatalog.tricloud_aws_qtest_lake.nowhere'"),
         ("SELECT FROM WHERE", "SYNTAX_ERROR"),
         ("SELECT no_such_column FROM listings", "COLUMN_NOT_FOUND"),
     ],
