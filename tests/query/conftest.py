@@ -7,6 +7,11 @@ components/data_lake/query_aws.py); the files are written with pyarrow in the cu
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +23,38 @@ import pytest
 
 from components.data_lake import curated
 from tricloud.engine import Emulator, Engine
+from tricloud.engine.emulator import reachable
 from tricloud.inventory import stack_config
 
 REGION = stack_config("aws", "dev")["aws:region"]
-# Its own stack name: in-process moto servers of one test process share their backends, and the emulator tests
-# apply the dev stack into theirs.
+# Its own stack name and its own moto process: in-process moto servers of one test process share their backends,
+# and the emulator tests apply the dev stack (account-wide OIDC provider included) into theirs.
 STACK = "qtest"
+
+
+def moto_process() -> tuple[subprocess.Popen[bytes], str]:
+    """`moto_server` on a free loopback port, in its own process (stopped by PID by the caller)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if reachable(url):
+            return proc, url
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"moto_server did not answer on {url} within 60 s")
+
+
 ARROW = {"string": pa.string(), "int": pa.int32(), "double": pa.float64()}
 
 # The rows, by city: (price_inr, area_sqft, bedrooms). Worked answers are in the tests that use them.
@@ -80,7 +111,8 @@ class Lake:
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     from tricloud.query.demo import register_run
 
-    emu = Emulator.start(REGION)
+    proc, url = moto_process()
+    emu = Emulator.start(REGION, endpoint=url)
     state: Path = tmp_path_factory.mktemp("query-state") / "aws-dev.json"
     engine = Engine(emu, stack=STACK, config=stack_config("aws", "dev"), state_path=state)
     try:
@@ -96,4 +128,5 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         try:
             Engine(emu, stack=STACK, config=stack_config("aws", "dev"), state_path=state).destroy()
         finally:
-            emu.stop()
+            proc.terminate()
+            proc.wait(timeout=10)
