@@ -99,6 +99,9 @@ def _register_groups() -> None:
     from tricloud.policy.cli import policy_app
 
     app.add_typer(policy_app, name="policy")
+    from tricloud.query.cli import query
+
+    app.command("query")(query)
 
 
 _register_groups()

@@ -18,6 +18,7 @@ import pulumi_aws.kms as kms
 import pulumi_aws.s3 as s3
 
 from components import aws_policy as pol
+from components.data_lake.query_aws import LakeQueryAws, add_query
 from components.data_lake.spec import OUTPUTS, DataLakeArgs, Zone
 from components.data_lake.spec import DataLake as Concept
 from components.naming import physical_name
@@ -25,7 +26,6 @@ from components.tags import component_tags
 
 LOG_RETENTION_DAYS = 365  # server access logs are audit evidence for a year, then cost only
 MULTIPART_ABORT_DAYS = 7  # abandoned multipart uploads are invisible storage cost
-ATHENA_BYTES_CUTOFF = 10 * 1024**3  # one runaway query cannot scan (and bill) more than 10 GB
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DataLakeNative:
     crawler: glue.Crawler
     crawler_role: iam.Role
     workgroup: athena.Workgroup
+    query: LakeQueryAws  # the curated table, the workgroup, the saved example queries
 
 
 class DataLake(pulumi.ComponentResource):
@@ -48,6 +49,8 @@ class DataLake(pulumi.ComponentResource):
     artifacts_uri: pulumi.Output[str]
     encryption_key: pulumi.Output[str]
     catalog: pulumi.Output[str]
+    curated_table: pulumi.Output[str]
+    query_endpoint: pulumi.Output[str]
     native: DataLakeNative
 
     def __init__(self, name: str, args: DataLakeArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -245,22 +248,17 @@ class DataLake(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        workgroup = athena.Workgroup(
-            f"{name}-athena",
-            name=physical_name("aws:generic", project, stack, "lake"),
-            configuration={
-                "enforce_workgroup_configuration": True,  # clients cannot opt out of encrypted results
-                "publish_cloudwatch_metrics_enabled": True,
-                "bytes_scanned_cutoff_per_query": ATHENA_BYTES_CUTOFF,
-                "result_configuration": {
-                    "output_location": self.uri(Zone.ARTIFACTS, "athena-results/"),
-                    "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": key.arn},
-                },
-            },
-            force_destroy=args.force_destroy,
+        query = add_query(
+            self,
+            name,
+            args.query,
+            database=database,
+            key=key,
+            ctx=ctx,
             tags=tags,
-            opts=child,
+            force_destroy=args.force_destroy,
         )
+        workgroup = query.workgroup
 
         self.raw_uri = self.uri(Zone.RAW)
         self.curated_uri = curated_uri
@@ -268,6 +266,8 @@ class DataLake(pulumi.ComponentResource):
         self.lake_uri = curated_uri  # the data the platform queries and trains on
         self.encryption_key = key.arn
         self.catalog = database.name
+        self.curated_table = query.curated_table
+        self.query_endpoint = query.query_endpoint
         self.native = DataLakeNative(
             key=key,
             alias=alias,
@@ -277,6 +277,7 @@ class DataLake(pulumi.ComponentResource):
             crawler=crawler,
             crawler_role=crawler_role,
             workgroup=workgroup,
+            query=query,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 

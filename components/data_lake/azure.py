@@ -30,6 +30,7 @@ from components.azure_common import (
     subscription_scope,
     tags_for,
 )
+from components.data_lake.query_azure import LakeQueryAzure, add_query
 from components.data_lake.spec import OUTPUTS, DataLakeArgs, Zone
 from components.data_lake.spec import DataLake as Spec
 from components.naming import physical_name
@@ -37,6 +38,7 @@ from components.naming import physical_name
 TRUSTED_RESOURCE_TYPES = (
     "/resourceGroups/*/providers/Microsoft.Databricks/accessConnectors/*",
     "/resourceGroups/*/providers/Microsoft.MachineLearningServices/workspaces/*",
+    "/resourceGroups/*/providers/Microsoft.Synapse/workspaces/*",  # serverless SQL reads with its identity
 )
 AUDIT_LOG_RETENTION_DAYS = 90  # access logs are for audits; a quarter covers a review cycle
 
@@ -52,6 +54,7 @@ class DataLakeNative:
     key: keyvault.Key | None
     key_identity: managedidentity.UserAssignedIdentity | None
     access_logs: operationalinsights.Workspace | None
+    query: LakeQueryAzure  # Synapse workspace (serverless SQL) over the curated zone
 
 
 class DataLake(pulumi.ComponentResource):
@@ -62,6 +65,8 @@ class DataLake(pulumi.ComponentResource):
     artifacts_uri: pulumi.Output[str]
     encryption_key: pulumi.Output[str]
     catalog: pulumi.Output[str]
+    curated_table: pulumi.Output[str]
+    query_endpoint: pulumi.Output[str]
     native: DataLakeNative
 
     def __init__(self, name: str, args: DataLakeArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -240,8 +245,21 @@ class DataLake(pulumi.ComponentResource):
         self.encryption_key = (
             key.key_uri if key is not None else pulumi.Output.from_input("Microsoft.Storage")
         )
-        # Tables are Parquet/Delta folders in the curated filesystem; Databricks registers it as their location.
-        self.catalog = filesystems[Zone.CURATED].id
+        query = add_query(
+            self,
+            name,
+            args.query,
+            resource_group=rg,
+            account=account,
+            key=key,
+            key_identity=identity,
+            access_logs=access_logs,
+            allowed_ip_ranges=args.azure.allowed_ip_ranges,
+            tags=tags,
+        )
+        self.catalog = query.catalog
+        self.curated_table = query.curated_table
+        self.query_endpoint = query.query_endpoint
         self.native = DataLakeNative(
             resource_group=rg,
             account=account,
@@ -252,6 +270,7 @@ class DataLake(pulumi.ComponentResource):
             key=key,
             key_identity=identity,
             access_logs=access_logs,
+            query=query,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 

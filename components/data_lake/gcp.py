@@ -6,7 +6,6 @@ the other `components/*/gcp.py` import them from here, so the secure defaults li
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -20,6 +19,7 @@ import pulumi_gcp.projects as projects
 import pulumi_gcp.serviceaccount as serviceaccount
 import pulumi_gcp.storage as storage
 
+from components.data_lake.query_gcp import LakeQueryGcp, add_query
 from components.data_lake.spec import OUTPUTS, DataLakeArgs, Zone
 from components.data_lake.spec import DataLake as Concept
 from components.errors import InvalidArgs
@@ -28,14 +28,8 @@ from components.tags import component_tags
 
 CLOUD = "gcp"
 KEY_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-# Curated Parquet written by app.features (partitioned by city) lives under this prefix; BigQuery reads it.
-CURATED_TABLE_PREFIX = "listings"
 # Where app.features writes rejected rows and where trained models land (the CD step reads models/latest/).
 MODELS_PREFIX = "models/"
-PARTITION_COLUMN = (
-    "city"  # app.features.job.PARTITION_COLUMN (that module needs pyspark, so it is not imported)
-)
-BIGQUERY_TYPES = {"string": "STRING", "integer": "INTEGER", "number": "FLOAT"}
 ACCESS_LOG_RETENTION_DAYS = 365  # a year of access logs covers the usual audit window
 
 
@@ -45,19 +39,6 @@ def region() -> str:
     if not value:
         raise InvalidArgs("gcp:region", value, "is required (pulumi config set gcp:region asia-south1)")
     return value
-
-
-def curated_schema() -> list[dict[str, str]]:
-    """BigQuery columns of the curated Parquet: the listing fields as app.features types them (integers are
-    cast to int, numbers to double). The f_* feature columns stay in the files for training; the table declares
-    the fields analysts query. The partition column comes from the path, not the schema."""
-    from app.schema import TRAINING_FIELDS
-
-    return [
-        {"name": f.name, "type": BIGQUERY_TYPES[f.kind], "mode": "NULLABLE", "description": f.description}
-        for f in TRAINING_FIELDS
-        if f.name != PARTITION_COLUMN
-    ]
 
 
 def project() -> str:
@@ -184,6 +165,7 @@ class DataLakeNative:
     buckets: dict[Zone, storage.Bucket]
     dataset: bigquery.Dataset
     curated_table: bigquery.Table
+    query: LakeQueryGcp  # BigLake connection, its grant, the table, the daily scan quota
 
 
 class DataLake(pulumi.ComponentResource):
@@ -196,6 +178,8 @@ class DataLake(pulumi.ComponentResource):
     artifacts_uri: pulumi.Output[str]
     encryption_key: pulumi.Output[str]
     catalog: pulumi.Output[str]
+    curated_table: pulumi.Output[str]
+    query_endpoint: pulumi.Output[str]
     native: DataLakeNative
 
     def __init__(self, name: str, args: DataLakeArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -334,29 +318,16 @@ class DataLake(pulumi.ComponentResource):
                 parent=self, depends_on=[*grants, services["bigquery.googleapis.com"]]
             ),
         )
-        curated = self._buckets[Zone.CURATED]
-        table = bigquery.Table(
-            f"{name}-listings",
-            dataset_id=dataset.dataset_id,
-            table_id="listings",
-            description="Curated listings Parquet written by app.features, partitioned by city",
-            external_data_configuration=bigquery.TableExternalDataConfigurationArgs(
-                source_format="PARQUET",
-                # An explicit schema, not autodetect: the table is created before the feature job has written
-                # any file, and schema detection needs one.
-                autodetect=False,
-                schema=json.dumps(curated_schema()),
-                source_uris=curated.name.apply(lambda b: [f"gs://{b}/{CURATED_TABLE_PREFIX}/*"]),
-                hive_partitioning_options=bigquery.TableExternalDataConfigurationHivePartitioningOptionsArgs(
-                    mode="CUSTOM",
-                    source_uri_prefix=curated.name.apply(
-                        lambda b: f"gs://{b}/{CURATED_TABLE_PREFIX}/{{{PARTITION_COLUMN}:STRING}}"
-                    ),
-                ),
-            ),
-            deletion_protection=not args.force_destroy,
+        query = add_query(
+            self,
+            name,
+            args.query,
+            project=project.project_id,
+            region=here,
+            dataset=dataset,
+            bucket=self._buckets[Zone.CURATED],
             labels=labels,
-            opts=pulumi.ResourceOptions(parent=self),
+            force_destroy=args.force_destroy,
         )
 
         self.native = DataLakeNative(
@@ -367,7 +338,8 @@ class DataLake(pulumi.ComponentResource):
             log_bucket=log_bucket,
             buckets=dict(self._buckets),
             dataset=dataset,
-            curated_table=table,
+            curated_table=query.table,
+            query=query,
         )
         # outputs
         uris = {zone: b.name.apply(lambda n: f"gs://{n}/") for zone, b in self._buckets.items()}
@@ -377,6 +349,8 @@ class DataLake(pulumi.ComponentResource):
         self.lake_uri = self.curated_uri
         self.encryption_key = self._key.id
         self.catalog = pulumi.Output.concat(dataset.project, ".", dataset.dataset_id)
+        self.curated_table = query.curated_table
+        self.query_endpoint = query.query_endpoint
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- permissions -------------------------------------------------------------------------------------------

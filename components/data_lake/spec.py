@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from components.data_lake.query_spec import LakeQueryArgs
 from components.errors import in_range, matches, positive, require
 from components.spec_base import Args, Concept
 
@@ -20,7 +21,17 @@ class Zone(StrEnum):
 
 
 # Output names every cloud registers. lake_uri is the curated zone: the data the platform queries and trains on.
-OUTPUTS = ("lake_uri", "raw_uri", "curated_uri", "artifacts_uri", "encryption_key", "catalog")
+# catalog, curated_table and query_endpoint are where SQL reaches it (components/data_lake/query_<cloud>.py).
+OUTPUTS = (
+    "lake_uri",
+    "raw_uri",
+    "curated_uri",
+    "artifacts_uri",
+    "encryption_key",
+    "catalog",
+    "curated_table",
+    "query_endpoint",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +54,7 @@ class DataLakeArgs(Args):
     force_destroy: bool = False  # a destroy must not delete data unless asked to
     key_rotation_days: int = 90  # at most 90 days (CIS GCP 1.10); every cloud's key service accepts 90
     azure: AzureLakeOptions = field(default_factory=AzureLakeOptions)
+    query: LakeQueryArgs = field(default_factory=LakeQueryArgs)
 
     def validate(self) -> None:
         positive("noncurrent_version_expiry_days", self.noncurrent_version_expiry_days)

@@ -98,6 +98,8 @@ def test_lake_account_is_adls_gen2_and_locked_down(inv: Inventory) -> None:
             "tenantId": azure_mocks.TENANT_ID,
             "resourceId": f"{sub}Microsoft.MachineLearningServices/workspaces/*",
         },
+        # Synapse serverless SQL reads the curated zone with its workspace identity (query_azure.py).
+        {"tenantId": azure_mocks.TENANT_ID, "resourceId": f"{sub}Microsoft.Synapse/workspaces/*"},
     ]
     assert a["allowCrossTenantReplication"] is False
     enc = a["encryption"]
@@ -198,9 +200,11 @@ def test_lake_data_roles_are_scoped_to_single_filesystems(inv: Inventory) -> Non
         "endpoint-identity-lake-artifacts-models-read",
         "endpoint-identity-lake-artifacts-capture-write",
         "ci-rollout-identity-lake-artifacts-models-write",
+        "lake-synapse-lake-artifacts-synapse-write",
     }
+    prefixes = {"spark-logs": "spark-logs/", "capture": "capture/", "synapse": "synapse/"}
     for name, g in prefixed.items():
-        prefix = "spark-logs/" if "spark-logs" in name else "capture/" if "capture" in name else "models/"
+        prefix = next((p for k, p in prefixes.items() if k in name), "models/")
         assert g["conditionVersion"] == "2.0"
         assert f"StringStartsWith '{prefix}'" in g["condition"], name
 

@@ -225,7 +225,7 @@ def test_dataset_cmek_private_and_external_parquet_table(inv: Inventory) -> None
 
 
 def test_partition_column_matches_the_feature_job() -> None:
-    from components.data_lake.gcp import PARTITION_COLUMN
+    from components.data_lake.curated import PARTITION_COLUMN
 
     job = ast.parse(REPO.joinpath("app", "features", "job.py").read_text())
     assigned = {

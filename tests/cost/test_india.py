@@ -131,6 +131,7 @@ AZURE_MISSING = {  # centralindia: no price could be read; every component stays
     ("spark-workspace", "cluster VMs (Standard_D4ds_v5)"),
     ("training-cluster", "training nodes (Standard_DS3_v2-lowpriority)"),
     ("endpoint-blue", "endpoint instances (Standard_DS1_v2)"), ("observability-action-group", "alert e-mails"),
+    ("lake-synapse", "serverless SQL data processed"),
     *{(f"observability-{a}", "metric alert rule")
       for a in ("api-5xx", "endpoint-5xx", "endpoint-latency-p99", "function-errors", "function-throttles")},
 }  # fmt: skip

@@ -42,6 +42,7 @@ PRICERS: dict[str, p.Pricer] = {
     "azure-native:insights:ActionGroup": p.azure_action_group,
     "azure-native:containerregistry:Registry": p.azure_container_registry,
     "azure-native:monitor:ActionGroup": p.azure_action_group,
+    "azure-native:synapse:Workspace": p.azure_synapse_workspace,
     # GCP
     "gcp:storage/bucket:Bucket": p.gcp_bucket,
     "gcp:bigquery/dataset:Dataset": p.gcp_bigquery_dataset,
@@ -96,6 +97,7 @@ FREE: dict[str, str] = {
     "aws:appautoscaling/target:Target": "Application Auto Scaling has no charge",
     "aws:appautoscaling/policy:Policy": "Application Auto Scaling has no charge (its alarms are priced)",
     "aws:glue/securityConfiguration:SecurityConfiguration": "encryption settings for Glue jobs/crawlers; no charge",
+    "aws:athena/namedQuery:NamedQuery": "saved query text; its runs are priced on the workgroup (data scanned)",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "ECR lifecycle policies have no charge (they only expire images)",
     # Azure
     "azure-native:resources:ResourceGroup": "resource groups have no charge",
@@ -122,6 +124,9 @@ FREE: dict[str, str] = {
     "azure-native:apimanagement:NamedValue": "named value; no charge",
     "azure-native:web:WebAppApplicationSettings": "settings; no charge",
     "azure-native:databricks:AccessConnector": "access connector; no charge",
+    "azure-native:synapse:Key": "workspace key activation; the Key Vault key is priced on the vault",
+    "azure-native:synapse:WorkspaceAadAdmin": "administrator setting; no charge",
+    "azure-native:synapse:IpFirewallRule": "firewall rule; no charge",
     "tricloud:azure:TrainingJob": "priced through its Azure ML compute cluster",
 }
 
@@ -151,6 +156,8 @@ FREE_PREFIXES: dict[str, str] = {
     "gcp:projects/apiKey:": "API keys carry no charge",
     "gcp:projects/iAMCustomRole:": "IAM custom roles are free",
     "gcp:projects/serviceIdentity:": "service agents are free",
+    "gcp:bigquery/connection:": "BigLake connections are free; their queries are priced on the dataset (on-demand TB)",
+    "gcp:cloudquota/": "quota preferences are free",
     "pulumi:providers:": "provider configuration, not a cloud resource",
 }
 

@@ -359,6 +359,15 @@ def azure_log_sink(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     return log_ingestion(res, ctx, "Log Analytics", "analytics-logs-ingestion")
 
 
+def azure_synapse_workspace(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Synapse: the workspace is free; its built-in serverless SQL pool bills per TB processed."""
+    workspaces = ctx.count(["azure-native:synapse:Workspace"])
+    tb = _share(ctx.profile.analytics.tb_scanned_per_month, workspaces)
+    return [ctx.meter(res, "serverless SQL data processed", service="Azure Synapse Analytics",
+                      sku="serverless-sql-data-processed", quantity=tb, unit="TB", usage_based=True,
+                      note="analytics.tb_scanned_per_month (the lake's ad-hoc SQL)")]  # fmt: skip
+
+
 def azure_metric_alert(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     return [ctx.meter(res, "metric alert rule", service="Azure Monitor", sku="metric-alert-signal-month", quantity=1,
                       unit="signal-month", usage_based=False)]  # fmt: skip

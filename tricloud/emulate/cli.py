@@ -250,6 +250,9 @@ def _run(platform: Any, region: str, *, apply_only: bool, serve: bool) -> dict[s
         return summary
     platform.upload_raw()
     platform.run_spark()
+    from tricloud.query.demo import print_example
+
+    print_example(platform, err)  # the demo's lake query: average price per city, from the emulated lake
     platform.train()
     platform.serve()
     platform.start_gateway()

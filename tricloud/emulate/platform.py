@@ -33,6 +33,7 @@ from tricloud.emulate.runtime import RuntimeShim
 from tricloud.emulate.tls import TlsProxy
 from tricloud.engine import Emulator, Engine, Result
 from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from tricloud.query.demo import register_run
 
 RAW_KEY = "listings/listings.csv"
 CURATED_PREFIX = "listings/"
@@ -273,6 +274,7 @@ class Platform:
                 )
             counts = json.loads(line.removeprefix("TRICLOUD_COUNTS "))
             info.update(counts=counts, output=output, job_run=job_run)
+            info["table"] = register_run(self.emulator, self.outputs, output)  # the Glue crawler's work
             info["summary"] = (
                 f"{counts.get('valid_rows')} curated, {counts.get('quarantined_rows')} quarantined "
                 f"(EMR Serverless job run {job_run})"

@@ -118,6 +118,17 @@ _ARM: dict[str, tuple[str, str]] = {
         "backendId",
     ),
     "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts/{ruleName}", "ruleName"),
+    "synapse:Workspace": ("Microsoft.Synapse/workspaces/{workspaceName}", "workspaceName"),
+    "synapse:Key": ("Microsoft.Synapse/workspaces/{workspaceName}/keys/{keyName}", "keyName"),
+    "synapse:WorkspaceAadAdmin": (
+        "Microsoft.Synapse/workspaces/{workspaceName}/administrators/activeDirectory",
+        "",
+    ),
+    "synapse:IpFirewallRule": (
+        "Microsoft.Synapse/workspaces/{workspaceName}/firewallRules/{ruleName}",
+        "ruleName",
+    ),
+    "synapse:SqlPool": ("Microsoft.Synapse/workspaces/{workspaceName}/sqlPools/{sqlPoolName}", "sqlPoolName"),
     "monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{actionGroupName}", "actionGroupName"),
 }
 
@@ -212,6 +223,15 @@ def _extra(token: str, phys: str, inputs: Mapping[str, Any], region: str, rid: s
         "apimanagement:ApiManagementService": lambda: {
             "gatewayUrl": f"https://{phys}.azure-api.net",
             "developerPortalUrl": None,
+        },
+        "synapse:Workspace": lambda: {
+            "connectivityEndpoints": {
+                "dev": f"https://{phys}.dev.azuresynapse.net",
+                "sql": f"{phys}.sql.azuresynapse.net",
+                "sqlOnDemand": f"{phys}-ondemand.sql.azuresynapse.net",
+                "web": f"https://web.azuresynapse.net?workspace={rid}",
+            },
+            "workspaceUID": _guid("synapse", rid),
         },
         "authorization:RoleAssignment": lambda: {
             "principalType": inputs.get("principalType", "ServicePrincipal")

@@ -104,6 +104,19 @@ def _table(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict
     return f"projects/{p}/datasets/{i.get('datasetId')}/tables/{i.get('tableId')}", {"project": p}
 
 
+def _connection(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict[str, Any]]:
+    cid = _named(i, name, "connectionId")
+    rid = f"projects/{p}/locations/{_loc(i, region)}/connections/{cid}"
+    # Google creates a service account per cloud-resource connection (BigLake reads storage as it).
+    sa = f"bqcx-{project_number(p)}-{cid[:4]}@gcp-sa-bigquery-condel.iam.gserviceaccount.com"
+    return rid, {
+        "name": rid,
+        "connectionId": cid,
+        "hasCredential": False,
+        "cloudResource": {"serviceAccountId": sa},
+    }
+
+
 def _regional(collection: str, *name_keys: str) -> Handler:
     def handler(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict[str, Any]]:
         short = _named(i, name, *name_keys)
@@ -263,6 +276,7 @@ HANDLERS: dict[str, Handler] = {
     "gcp:serviceaccount/account:Account": _service_account,
     "gcp:bigquery/dataset:Dataset": _dataset,
     "gcp:bigquery/table:Table": _table,
+    "gcp:bigquery/connection:Connection": _connection,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _regional("regions/{loc}/subnetworks", "name"),
     "gcp:compute/firewall:Firewall": _regional("global/firewalls", "name"),

@@ -153,7 +153,9 @@ class ManagedPolicy(Handler):
 
 def local_policies(iam: Any) -> list[dict[str, Any]]:
     """The account's customer-managed policies."""
-    return [p for page in iam.get_paginator("list_policies").paginate(Scope="Local") for p in page["Policies"]]
+    return [
+        p for page in iam.get_paginator("list_policies").paginate(Scope="Local") for p in page["Policies"]
+    ]
 
 
 @register("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "iam")
