@@ -280,9 +280,10 @@ def test_endpoint_serverless_maps_to_one_small_instance(inv: Inventory) -> None:
     assert props["instanceType"] == "Standard_DS1_v2"
     assert props["egressPublicNetworkAccess"] == "Disabled"
     collections = props["dataCollector"]["collections"]
-    assert {k: v["samplingRate"] for k, v in collections.items()} == {
-        "model_inputs": 0.2,
-        "model_outputs": 0.2,
+    # Serverless mode captures nothing by default (the spec's mode-based default; the API front-end captures).
+    assert {k: (v["samplingRate"], v["dataCollectionMode"]) for k, v in collections.items()} == {
+        "model_inputs": (0, "Disabled"),
+        "model_outputs": (0, "Disabled"),
     }
     assert not of_type(inv, "monitor:AutoscaleSetting")
     env = one(inv, "machinelearningservices:EnvironmentVersion")["inputs"]["properties"]["inferenceConfig"]
