@@ -1,4 +1,4 @@
-"""The `tricloud` command line: inventory, data, cost, pricing, emulate, destroy.
+"""The `tricloud` command line: inventory, data, cost, pricing, emulate, destroy, model.
 
 Each group lives next to the code it drives; this module only assembles them and turns the errors users can fix
 (bad config, a bad option) into one red line with exit code 2 instead of a traceback.
@@ -95,6 +95,9 @@ def _register_groups() -> None:
     app.add_typer(pricing_app, name="pricing")
     app.add_typer(emulate_app, name="emulate")
     app.command("destroy")(destroy)
+    from tricloud.model.cli import model_app
+
+    app.add_typer(model_app, name="model")
 
 
 _register_groups()

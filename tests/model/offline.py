@@ -1,0 +1,80 @@
+"""Helpers of the offline `tricloud model` tests: moto with the applied AWS stack, curated data, held-out listings.
+
+The stack is applied by the real local engine into an in-process moto server; curated data is written in the
+Spark job's layout (`listings/<run>/part-*.parquet` + `_SUCCESS`, `f_*` feature columns and the price) without
+running Spark, so each test stays within seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from app.data.generator import generate
+from app.features import FEATURE_NAMES, featurize_frame
+from app.schema import LABEL, TRAINING_FIELDS, validate_record
+from tricloud.engine import Emulator, Engine
+
+REGION = "ap-south-1"
+
+
+def split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def curated_frame(rows: int, seed: int) -> pd.DataFrame:
+    """Listings validated and featurized as the Spark job writes them (f_<feature> columns + price_inr)."""
+    raw = generate(rows, seed=seed, malformed_fraction=0.0)
+    clean = []
+    for rec in raw.to_dict("records"):
+        ok, _ = validate_record(rec, from_text=False, fields=TRAINING_FIELDS, allow_extra=True)
+        if ok is not None:
+            clean.append(ok)
+    good = pd.DataFrame(clean)
+    X = featurize_frame(good)
+    frame = pd.DataFrame(X, columns=[f"f_{n}" for n in FEATURE_NAMES])
+    frame[LABEL.name] = good[LABEL.name].to_numpy()
+    return frame
+
+
+@dataclass
+class OfflineStack:
+    emulator: Emulator
+    outputs: dict[str, Any]
+    state_path: Path
+    outputs_file: Path
+
+    def s3(self) -> Any:
+        return self.emulator.client("s3")
+
+    def put_curated(
+        self, run: str, rows: int = 1500, seed: int = 7, frame: pd.DataFrame | None = None
+    ) -> str:
+        bucket, prefix = split(self.outputs["curated_uri"])
+        key = f"{prefix}listings/{run}/"
+        buf = io.BytesIO()
+        (frame if frame is not None else curated_frame(rows, seed)).to_parquet(buf, index=False)
+        self.s3().put_object(Bucket=bucket, Key=key + "part-00000.parquet", Body=buf.getvalue())
+        self.s3().put_object(Bucket=bucket, Key=key + "_SUCCESS", Body=b"")
+        return f"s3://{bucket}/{key}"
+
+    def put_holdout(self, rows: int = 400, seed: int = 99) -> str:
+        bucket, prefix = split(self.outputs["curated_uri"])
+        csv = generate(rows, seed=seed, malformed_fraction=0.0).to_csv(index=False).encode()
+        self.s3().put_object(Bucket=bucket, Key=f"{prefix}holdout/listings.csv", Body=csv)
+        return f"s3://{bucket}/{prefix}holdout/"
+
+
+def apply_stack(emulator: Emulator, workdir: Path) -> OfflineStack:
+    state = workdir / "aws-dev.local.json"
+    result = Engine(emulator, stack="dev", state_path=state).apply()
+    outputs = {k: str(v) for k, v in result.outputs.items()}
+    outputs_file = workdir / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs))
+    return OfflineStack(emulator, outputs, state, outputs_file)
