@@ -20,6 +20,9 @@ from offline import OfflineStack, split
 
 from components.errors import InvalidArgs
 from components.model_endpoint.serving import ServingModel
+from tricloud.engine.handlers.registry import INVOKES
+from tricloud.inventory import run_program
+from tricloud.mocks import RecordingMocks
 from tricloud.model.aws import AwsDelivery, job_name
 from tricloud.model.base import APPROVED, PENDING, REJECTED, DeliveryError, GateRefused
 from tricloud.model.deploy import DeployOutcome
@@ -207,6 +210,33 @@ def test_rollout_keeps_the_stack_unchanged_afterwards(
     changed = {a: result.count(a) for a in ("create", "update", "replace", "delete")}
     assert changed == {"create": 0, "update": 0, "replace": 0, "delete": 0}, result.summary()
 
+    # The stack program under plain mocks, reading the record from the emulator's SSM, asks for exactly the model
+    # and configuration the rollout applied (what `pulumi preview` compares with its state).
+    mocks = RecordingMocks("aws", "ap-south-1")
+    engine_ctx = Engine(local_state.emulator, stack="dev", state_path=local_state.state_path).ctx()
+    mocks.invokes.update({t: (lambda args, fn=fn: fn(engine_ctx, args)) for t, fn in INVOKES.items()})
+    run_program("aws", "dev", mocks)
+    sm = local_state.emulator.client("sagemaker")
+    ep = sm.describe_endpoint(EndpointName=local_state.outputs["endpoint_name"])
+    applied_cfg = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
+    applied_model = sm.describe_model(ModelName=applied_cfg["ProductionVariants"][0]["ModelName"])
+    model = mocks.one("aws:sagemaker/model:Model").inputs
+    assert model["primaryContainer"]["image"] == applied_model["PrimaryContainer"]["Image"] == good.image
+    assert model["primaryContainer"]["modelDataUrl"] == applied_model["PrimaryContainer"]["ModelDataUrl"]
+    assert good.artifact_sha256 in model["primaryContainer"]["modelDataUrl"]
+    assert model["executionRoleArn"] == applied_model["ExecutionRoleArn"]
+    (variant,) = mocks.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs[
+        "productionVariants"
+    ]
+    (applied_variant,) = applied_cfg["ProductionVariants"]
+    assert variant["serverlessConfig"] == {
+        "memorySizeInMb": applied_variant["ServerlessConfig"]["MemorySizeInMB"],
+        "maxConcurrency": applied_variant["ServerlessConfig"]["MaxConcurrency"],
+    }
+    deployment = mocks.one("aws:sagemaker/endpoint:Endpoint").inputs["deploymentConfig"]
+    routing = deployment["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]
+    assert routing["canarySize"] == {"type": "CAPACITY_PERCENT", "value": 10}
+
 
 def test_a_rollback_by_the_canary_restores_the_previous_version(
     local_state: OfflineStack, good_job: dict[str, Any], tmp_path: Path
@@ -297,3 +327,58 @@ def test_cli_exit_codes(local_state: OfflineStack, weak_job: dict[str, Any]) -> 
     assert code == 2 and doc is not None and doc["field"] == "--version"
     code, doc, _ = run_cli("model", "status", "aws", "--endpoint", url, "--json")
     assert code == 0 and doc is not None and {"serving", "endpoint", "versions", "in_canary"} <= set(doc)
+
+
+# --- smoke through the real local API gateway (SigV4, Lambda handler, runtime shim, inference server) --------------
+
+
+@pytest.fixture()
+def served(local_state: OfflineStack, good_job: dict[str, Any], tmp_path: Path) -> Any:
+    """The rolled-out version served offline: inference server + runtime shim + API gateway on loopback."""
+    from tricloud.emulate.platform import Options, Platform
+    from tricloud.engine import Engine, State
+
+    d = AwsDelivery(aws_context(local_state, tmp_path))
+    good = d.register(job=good_job["job_name"])
+    if d.find(good.number).status != APPROVED:
+        d.approve(good.number)
+    d.rollout(good.number)
+    p = Platform(local_state.emulator, Options(state_path=local_state.state_path))
+    p.engine = Engine(local_state.emulator, stack="dev", state_path=local_state.state_path)
+    p.engine.state = State.load(local_state.state_path)
+    p.outputs = dict(local_state.outputs)
+    try:
+        p.serve()
+        p.start_gateway()
+        yield p, good
+    finally:
+        p.close()
+
+
+def test_smoke_passes_through_the_signed_api_and_fails_on_each_gate(served: Any) -> None:
+    platform, good = served
+    url = platform.emulator.moto_url
+    env = {"TRICLOUD_API_URL": platform.gateway_url + "/"}  # a trailing slash must not become //predict
+    code, doc, err = run_cli("model", "smoke", "aws", "--endpoint", url, "--json", env=env)
+    assert code == 0, err
+    assert doc is not None and doc["passed"] == doc["requests"] == 5 and doc["versions"] == [good.label] * 5
+    assert doc["url"] == platform.gateway_url + "/predict"
+
+    from tricloud.model.smoke import run_smoke
+
+    unsigned = run_smoke(platform.gateway_url, requests=1, max_latency_ms=5000, expect_version=None)
+    assert not unsigned.ok and "HTTP 403" in unsigned.failures[0]  # the route demands SigV4, as on AWS
+
+    code, doc, _ = run_cli(
+        "model", "smoke", "aws", "--endpoint", url, "--expect-version", "v-other", "--json", env=env
+    )
+    assert code == 3 and doc is not None and "expected 'v-other'" in doc["refused"]
+
+    code, doc, _ = run_cli(
+        "model", "smoke", "aws", "--endpoint", url, "--max-latency-ms", "1", "--json", env=env
+    )
+    assert code == 3 and doc is not None and "latency" in doc["refused"]
+
+    platform.stop_server()  # the model is down: the API still answers 200, with the rule-based fallback
+    code, doc, _ = run_cli("model", "smoke", "aws", "--endpoint", url, "--json", env=env)
+    assert code == 3 and doc is not None and '"fallback": true' in doc["refused"]
