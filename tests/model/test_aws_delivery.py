@@ -59,7 +59,9 @@ def good_job(offline: OfflineStack, tmp_path_factory: pytest.TempPathFactory) ->
 def weak_job(offline: OfflineStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A deliberately bad model: one boosting iteration predicts little more than the mean price."""
     ctx = aws_context(
-        offline, tmp_path_factory.mktemp("weak"), training={"hyperparameters": {"max_iter": "1"}}
+        offline,
+        tmp_path_factory.mktemp("weak"),
+        training={"hyperparameters": {"max_iter": "1", "min_r2": "-1"}},
     )
     return AwsDelivery(ctx).train()
 

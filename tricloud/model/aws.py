@@ -16,9 +16,8 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from components.errors import InvalidArgs
 from components.model_endpoint import serving
 from components.model_endpoint.serving import ServingModel
 from components.naming import physical_name
-from tricloud.model import evaluate
+from tricloud.model import evaluate, flows
 from tricloud.model.base import (
     APPROVED,
     LOCAL_STATE_ENV,
@@ -189,14 +188,8 @@ class AwsDelivery:
                 self._deployer = AutomationDeployer("aws", self.ctx.stack, report=self.ctx.report)
         return self._deployer
 
-    @contextlib.contextmanager
-    def scratch(self) -> Iterator[Path]:
-        if self.ctx.workdir is not None:
-            self.ctx.workdir.mkdir(parents=True, exist_ok=True)
-            yield Path(tempfile.mkdtemp(dir=self.ctx.workdir))
-        else:
-            with tempfile.TemporaryDirectory(prefix="tricloud-model-") as tmp:
-                yield Path(tmp)
+    def scratch(self) -> contextlib.AbstractContextManager[Path]:
+        return flows.scratch_dir(self.ctx)
 
     def download(self, uri: str, dest: Path) -> Path:
         bucket, key = split_s3(uri)
@@ -417,19 +410,7 @@ class AwsDelivery:
         )
 
     def find(self, version: str | None, *, status: str | None = None) -> ModelVersion:
-        """A version by number or ARN, or the newest one with `status`."""
-        all_versions = self.versions()
-        if version is not None:
-            for v in all_versions:
-                if version in (v.number, v.version):
-                    return v
-            raise InvalidArgs(
-                "--version", version, f"is not a version of {self.group()} ({len(all_versions)} exist)"
-            )
-        candidates = [v for v in all_versions if status is None or v.status == status]
-        if not candidates:
-            raise InvalidArgs("--version", None, f"no {status or ''} version in {self.group()}: give one")
-        return candidates[-1]
+        return flows.find_version(self.versions(), version, status, self.group())
 
     def register(self, job: str | None = None, artifact: str | None = None) -> ModelVersion:
         ctx = self.ctx
@@ -476,15 +457,7 @@ class AwsDelivery:
                 Body=json.dumps(metrics).encode(),
                 ContentType="application/json",
             )
-        meta = {
-            "artifact_sha256": sha,
-            "model_version": str(metadata.get("version", "")),
-            "training_data_uri": data_uri,
-            "training_data_sha256": str(metadata.get("training_data_sha256", "")),
-            "git_commit": tags_commit,
-            "training_job": job or "",
-            **{f"metric.{k}": f"{float(metrics[k]):.6g}" for k in evaluate.METRIC_KEYS if k in metrics},
-        }
+        meta = flows.version_properties(sha, metadata, metrics, data_uri, tags_commit, job)
         arn = self.sm().create_model_package(
             ModelPackageGroupName=self.group(),
             ModelPackageDescription=f"model {meta['model_version']} from {job or artifact}"[:1000],
@@ -513,54 +486,17 @@ class AwsDelivery:
         return self.settings.holdout_uri or f"{self.ctx.output('curated_uri').rstrip('/')}/holdout/"
 
     def approve(self, version: str | None = None) -> dict[str, Any]:
-        challenger = self.find(version, status=None if version else PENDING)
-        serving_now = self.read_record(serving.SERVING)
-        approved = [v for v in self.versions() if v.status == APPROVED and v.version != challenger.version]
-        champion = next((v for v in approved if serving_now and v.version == serving_now.version), None)
-        champion = champion or (approved[-1] if approved else None)
-        with self.scratch() as tmp:
-            uri = self.holdout_uri()
-            if not self.download_prefix(uri, tmp / "holdout"):
-                raise InvalidArgs(
-                    "tricloud:delivery.holdout_uri",
-                    uri,
-                    "holds no .csv or .parquet held-out listings (upload some never used for training)",
-                )
-            holdout = evaluate.load_holdout(tmp / "holdout", uri)
-            scores: dict[str, dict[str, float] | None] = {}
-            errors: dict[str, str] = {}
-            for role, v in (("challenger", challenger), ("champion", champion)):
-                if v is None:
-                    scores[role] = None
-                    continue
-                try:
-                    local = self.download(v.artifact_uri, tmp / role / "model.tar.gz")
-                    got = evaluate.sha256_file(local)
-                    if got != v.artifact_sha256:
-                        raise ValueError(f"artifact sha256 {got} is not the registered {v.artifact_sha256}")
-                    scores[role] = evaluate.score(evaluate.unpack(local, tmp / role / "model"), holdout)
-                except Exception as exc:  # a model that cannot load or predict is refused, with the reason
-                    scores[role], errors[role] = None, f"{type(exc).__name__}: {exc}"
-            if champion is not None and scores["champion"] is None:
-                raise DeliveryError(
-                    f"the champion (version {champion.number}) cannot be scored: {errors['champion']}"
-                )
-            decision = evaluate.decide(
-                scores["challenger"],
-                scores["champion"],
-                self.settings,
-                holdout=holdout,
-                champion_version=champion.number if champion else None,
-                challenger_error=errors.get("challenger"),
-            )
-        record = {"version": challenger.number, **decision.as_dict()}
-        self._store_decision(challenger, decision.approved, decision.summary(), record)
-        self.ctx.report(f"version {challenger.number}: {decision.summary()}")
-        if not decision.approved:
-            raise GateRefused(f"version {challenger.number} {decision.summary()}", record)
-        return record
+        current = self.read_record(serving.SERVING)
+        return flows.approve(self, version, current.version if current else None)
 
-    def _store_decision(self, v: ModelVersion, approved: bool, summary: str, record: dict[str, Any]) -> None:
+    def fetch_artifact(self, v: ModelVersion, dest: Path) -> Path:
+        local = self.download(v.artifact_uri, dest / "model.tar.gz")
+        got = evaluate.sha256_file(local)
+        if got != v.artifact_sha256:
+            raise ValueError(f"artifact sha256 {got} is not the registered {v.artifact_sha256}")
+        return evaluate.unpack(local, dest / "model")
+
+    def store_decision(self, v: ModelVersion, approved: bool, summary: str, record: dict[str, Any]) -> None:
         current = (
             self.sm().describe_model_package(ModelPackageName=v.version).get("CustomerMetadataProperties")
             or {}
@@ -582,6 +518,12 @@ class AwsDelivery:
             ApprovalDescription=summary[:1024],
             # Merged with what is there: AWS adds keys, moto replaces the whole map; both keep everything this way.
             CustomerMetadataProperties={k: v for k, v in {**current, **flat}.items() if v},
+        )
+
+    def mark_refused(self, v: ModelVersion, summary: str) -> None:
+        """A version the canary refused is rejected in the registry, so no later rollout picks it again."""
+        self.sm().update_model_package(
+            ModelPackageArn=v.version, ModelApprovalStatus="Rejected", ApprovalDescription=summary[:1024]
         )
 
     # --- serving record ------------------------------------------------------------------------------------------
@@ -732,9 +674,12 @@ class AwsDelivery:
         self.write_record(serving.PREVIOUS, before)
         reconcile = self.deployer.apply(f"reconcile after the refused rollout of version {target.number}")
         reason = result["served"].get("failure_reason") or result["outcome"]
+        summary = f"canary of version {target.number} rolled back: {reason}" + (
+            f" (alarms in ALARM: {', '.join(alarms)})" if alarms else ""
+        )
+        self.mark_refused(target, summary)
         raise GateRefused(
-            f"canary of version {target.number} rolled back: {reason}"
-            + (f" (alarms in ALARM: {', '.join(alarms)})" if alarms else ""),
+            summary,
             {
                 "version": target.number,
                 "alarms": alarms,

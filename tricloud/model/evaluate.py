@@ -31,6 +31,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def folder_sha256(folder: Path) -> str:
+    """The digest of a model folder (Azure ML, Vertex): sorted relative paths with each file's sha256."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(f"{path.relative_to(folder).as_posix()}\0{sha256_file(path)}\n".encode())
+    return h.hexdigest()
+
+
 def pack(model_dir: Path) -> bytes:
     """A model folder as SageMaker's `model.tar.gz` (files at the archive root, sorted)."""
     import io

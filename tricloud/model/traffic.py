@@ -91,11 +91,12 @@ class Traffic:
         i = 0
         interval = 1.0 / self.rate
         next_at = self.clock()
-        while not self._stop.is_set():
+        while True:  # at least one request, however short the bake
             self.send_one(i)
             i += 1
             next_at += interval
-            self._stop.wait(max(0.0, next_at - self.clock()))
+            if self._stop.wait(max(0.0, next_at - self.clock())):
+                break
 
 
 def holdout_requests(folder: Path, limit: int = 500) -> list[dict[str, Any]]:
