@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,10 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from offline import REGION, OfflineStack, apply_stack
 
-from tricloud.config import parse
 from tricloud.engine import Emulator
-from tricloud.inventory import stack_config
-from tricloud.model.base import LOCAL_STATE_ENV, Context
+from tricloud.model.base import LOCAL_STATE_ENV
 
 
 @pytest.fixture(scope="module")
@@ -40,35 +36,3 @@ def local_state(offline: OfflineStack, monkeypatch: pytest.MonkeyPatch) -> Offli
     monkeypatch.setenv(LOCAL_STATE_ENV, str(offline.state_path))
     monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
     return offline
-
-
-def aws_context(offline: OfflineStack, workdir: Path, **sections: dict[str, Any]) -> Context:
-    """A Context on the offline stack with the dev config, some `tricloud:<section>` keys replaced."""
-    values = stack_config("aws", "dev")
-    for name, value in sections.items():
-        values[f"tricloud:{name}"] = {**(values.get(f"tricloud:{name}") or {}), **value}
-    lines: list[str] = []
-    ctx = Context(
-        cloud="aws",
-        stack="dev",
-        project="tricloud-aws",
-        config=parse("aws", values),
-        outputs=dict(offline.outputs),
-        endpoint=offline.emulator.moto_url,
-        report=lines.append,
-        git_commit="0123456789abcdef0123456789abcdef01234567",
-        workdir=workdir,
-    )
-    ctx.lines = lines  # type: ignore[attr-defined]
-    return ctx
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any] | None, str]:
-    """`tricloud <args>` in-process: (exit code, the --json document or None, stderr)."""
-    from typer.testing import CliRunner
-
-    from tricloud.cli import app
-
-    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
-    doc = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
-    return result.exit_code, doc, result.stderr

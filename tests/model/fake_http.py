@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -54,14 +54,14 @@ class FakeHttp(BaseAdapter):
         call = Call(
             method=str(request.method),
             url=str(request.url),
-            path=parts.path,
+            path=unquote(parts.path),
             query=parse_qs(parts.query),
             headers=dict(request.headers),
             body=body.encode() if isinstance(body, str) else bytes(body),
         )
         self.calls.append(call)
         for method, pattern, handler in self.routes:
-            m = pattern.fullmatch(f"{parts.netloc}{parts.path}")
+            m = pattern.fullmatch(f"{parts.netloc}{call.path}")
             if method == call.method and m:
                 call.match = m
                 out = handler(call)

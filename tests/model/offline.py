@@ -18,7 +18,10 @@ import pandas as pd
 from app.data.generator import generate
 from app.features import FEATURE_NAMES, featurize_frame
 from app.schema import LABEL, TRAINING_FIELDS, validate_record
+from tricloud.config import parse
 from tricloud.engine import Emulator, Engine
+from tricloud.inventory import stack_config
+from tricloud.model.base import Context
 
 REGION = "ap-south-1"
 
@@ -78,3 +81,61 @@ def apply_stack(emulator: Emulator, workdir: Path) -> OfflineStack:
     outputs_file = workdir / "outputs.json"
     outputs_file.write_text(json.dumps(outputs))
     return OfflineStack(emulator, outputs, state, outputs_file)
+
+
+def aws_context(offline: OfflineStack, workdir: Path, **sections: dict[str, Any]) -> Context:
+    """A Context on the offline stack with the dev config, some `tricloud:<section>` keys replaced."""
+    values = stack_config("aws", "dev")
+    for name, value in sections.items():
+        values[f"tricloud:{name}"] = {**(values.get(f"tricloud:{name}") or {}), **value}
+    lines: list[str] = []
+    ctx = Context(
+        cloud="aws",
+        stack="dev",
+        project="tricloud-aws",
+        config=parse("aws", values),
+        outputs=dict(offline.outputs),
+        endpoint=offline.emulator.moto_url,
+        report=lines.append,
+        git_commit="0123456789abcdef0123456789abcdef01234567",
+        workdir=workdir,
+    )
+    ctx.lines = lines  # type: ignore[attr-defined]
+    return ctx
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any] | None, str]:
+    """`tricloud <args>` in-process: (exit code, the --json document or None, stderr)."""
+    from typer.testing import CliRunner
+
+    from tricloud.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    doc = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
+    return result.exit_code, doc, result.stderr
+
+
+def model_files(root: Path) -> dict[str, dict[str, bytes]]:
+    """Two real model folders from app.train: a good one and a deliberately weak one (one boosting iteration)."""
+    from app.train.core import Hyperparameters, train
+
+    data = root / "listings.csv"
+    generate(1200, seed=3).to_csv(data, index=False)
+    out: dict[str, dict[str, bytes]] = {}
+    for name, hp in (
+        ("good", Hyperparameters(max_iter=80)),
+        ("weak", Hyperparameters(max_iter=1, min_r2=-1.0)),
+    ):
+        train(data, root / name, hp)
+        out[name] = {p.name: p.read_bytes() for p in sorted((root / name).iterdir())}
+    return out
+
+
+def folder_digest(files: dict[str, bytes]) -> str:
+    """Independent of the code under test: sorted names with each file's sha256."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(f"{name}\0{hashlib.sha256(files[name]).hexdigest()}\n".encode())
+    return h.hexdigest()

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import aws_context, run_cli
-from offline import OfflineStack, split
+from offline import OfflineStack, aws_context, run_cli, split
 
 from components.errors import InvalidArgs
 from components.model_endpoint.serving import ServingModel

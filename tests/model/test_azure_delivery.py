@@ -7,16 +7,15 @@ approval scores real models on real held-out rows.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_azure import FakeAzure, Token
 from fake_http import session_with
+from offline import folder_digest, model_files
 
 from app.data.generator import generate
-from app.train.core import Hyperparameters, train
 from components.errors import InvalidArgs
 from tricloud.config import parse
 from tricloud.inventory import build_inventory, stack_config
@@ -36,26 +35,7 @@ def outputs() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
-    """Two real model folders: a good one and a deliberately weak one (one boosting iteration)."""
-    root = tmp_path_factory.mktemp("models")
-    data = root / "listings.csv"
-    generate(1200, seed=3).to_csv(data, index=False)
-    out: dict[str, dict[str, bytes]] = {}
-    for name, hp in (
-        ("good", Hyperparameters(max_iter=80)),
-        ("weak", Hyperparameters(max_iter=1, min_r2=-1.0)),
-    ):
-        train(data, root / name, hp)
-        out[name] = {p.name: p.read_bytes() for p in sorted((root / name).iterdir())}
-    return out
-
-
-def folder_digest(files: dict[str, bytes]) -> str:
-    """Independent of the code under test: sorted names with each file's sha256."""
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(f"{name}\0{hashlib.sha256(files[name]).hexdigest()}\n".encode())
-    return h.hexdigest()
+    return model_files(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture()

@@ -41,7 +41,6 @@ from tricloud.model.deploy import AutomationDeployer, EndpointDeployer, LocalEng
 from tricloud.model.traffic import Traffic, holdout_requests
 
 CURATED_LISTINGS = "listings/"  # where the Spark feature job (app.features) writes its runs, one folder each
-SUCCESS_MARKER = "_SUCCESS"
 PINNED_PREFIX = "sha256/"  # models/sha256/<hex>/model.tar.gz: the artifact's key names its content
 STATUS = {"PendingManualApproval": PENDING, "Approved": APPROVED, "Rejected": REJECTED}
 MAX_SAGEMAKER_SECONDS = 28 * 24 * 3600
@@ -216,18 +215,12 @@ class AwsDelivery:
         """The newest finished run of the Spark feature job under the curated zone (`listings/run-*/_SUCCESS`)."""
         bucket, base = split_s3(input_uri)
         prefix = base + CURATED_LISTINGS
-        runs: list[str] = []
-        for page in self.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                if obj["Key"].endswith("/" + SUCCESS_MARKER):
-                    runs.append(obj["Key"][: -len(SUCCESS_MARKER)])
-        if not runs:
-            raise InvalidArgs(
-                "training data",
-                f"s3://{bucket}/{prefix}",
-                "holds no finished feature run (<run>/_SUCCESS): run the Spark feature job first",
-            )
-        return f"s3://{bucket}/{max(runs)}"
+        names = [
+            obj["Key"]
+            for page in self.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
+        return f"s3://{bucket}/{flows.newest_run(names, f's3://{bucket}/{prefix}')}"
 
     def image_digest(self, image_uri: str, tag: str | None = None) -> str:
         """`registry/repo@sha256:...` of the image the tag points at now (ECR DescribeImages)."""
@@ -414,10 +407,7 @@ class AwsDelivery:
 
     def register(self, job: str | None = None, artifact: str | None = None) -> ModelVersion:
         ctx = self.ctx
-        if (job is None) == (artifact is None):
-            raise InvalidArgs(
-                "--job/--artifact", None, "give exactly one: the training job name or the artifact URI"
-            )
+        flows.one_source(job, artifact)
         data_uri, tags_commit, job_arn = "", ctx.git_commit, ""
         if job is not None:
             desc = self.sm().describe_training_job(TrainingJobName=job)
@@ -483,7 +473,7 @@ class AwsDelivery:
     # --- approve -------------------------------------------------------------------------------------------------
 
     def holdout_uri(self) -> str:
-        return self.settings.holdout_uri or f"{self.ctx.output('curated_uri').rstrip('/')}/holdout/"
+        return flows.holdout_uri(self.ctx)
 
     def approve(self, version: str | None = None) -> dict[str, Any]:
         current = self.read_record(serving.SERVING)
@@ -648,12 +638,7 @@ class AwsDelivery:
 
     def rollout(self, version: str | None = None) -> dict[str, Any]:
         self._pinned_by_config()
-        target = self.find(version, status=None if version else APPROVED)
-        if target.status != APPROVED:
-            raise GateRefused(
-                f"version {target.number} is {target.status}: only an approved version is rolled out",
-                {"version": target.number, "status": target.status, "decision": target.decision},
-            )
+        target = flows.rollout_target(self, version)
         record = self.record_of(target)
         current = self.read_record(serving.SERVING)
         before = self.read_record(serving.PREVIOUS)
@@ -727,10 +712,7 @@ class AwsDelivery:
             "endpoint": served,
             "in_canary": served.get("status") == "Updating",
             "latest_approved": approved[-1] if approved else None,
-            "versions": [
-                {"number": v.number, "status": v.status, "label": v.label, "rmse": v.metrics.get("rmse")}
-                for v in versions
-            ],
+            "versions": flows.version_rows(versions),
         }
 
     def expected_label(self) -> str | None:

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import InvalidArgs
-from tricloud.model import evaluate, flows
+from tricloud.model import flows
 from tricloud.model.aws import job_name
-from tricloud.model.base import APPROVED, PENDING, REJECTED, Context, DeliveryError, GateRefused, ModelVersion
-from tricloud.model.traffic import Traffic, TrafficStats, holdout_requests
+from tricloud.model.base import APPROVED, PENDING, REJECTED, Context, DeliveryError, ModelVersion
+from tricloud.model.managed import ManagedEndpoint
 
 ARM_MODEL = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.MachineLearningServices/"
@@ -62,7 +62,7 @@ def datastore_path(abfss: str) -> str:
     return f"azureml://datastores/{ARTIFACTS_DATASTORE}/paths/{m['path']}"
 
 
-class AzureDelivery:
+class AzureDelivery(ManagedEndpoint):
     def __init__(
         self,
         ctx: Context,
@@ -146,20 +146,10 @@ class AzureDelivery:
     def latest_training_data(self, input_uri: str) -> str:
         base = input_uri.rstrip("/") + "/listings"
         _, _, names = self._paths(base)
-        runs = sorted(n.rsplit("/", 1)[0] for n in names if n.endswith("/_SUCCESS"))
-        if not runs:
-            raise InvalidArgs("training data", base, "holds no finished feature run (<run>/_SUCCESS)")
         head = input_uri.split(".dfs.core.windows.net/", 1)[0] + ".dfs.core.windows.net/"
-        return f"{head}{runs[-1]}/"
+        return head + flows.newest_run(names, base)
 
     # --- train ---------------------------------------------------------------------------------------------------
-
-    def image(self, image_tag: str | None) -> str:
-        uri = self.ctx.output("training_image_uri")
-        if image_tag is None:
-            return uri
-        repo = uri.split("@", 1)[0].rsplit(":", 1)[0] if "@" not in uri else uri.split("@", 1)[0]
-        return f"{repo}@{image_tag}" if image_tag.startswith("sha256:") else f"{repo}:{image_tag}"
 
     def train(self, image_tag: str | None = None) -> dict[str, Any]:
         from azure.ai.ml import Input, Output, command
@@ -170,7 +160,7 @@ class AzureDelivery:
         name = job_name(ctx.project, ctx.stack, ctx.git_commit)
         output = f"{ctx.output('training_output_uri').rstrip('/')}/{name}/model/"
         hps = " ".join(f"--hp {k}={v}" for k, v in sorted(training.hyperparameters.items()))
-        image = self.image(image_tag)
+        image = flows.image_ref(ctx.output("training_image_uri"), image_tag)
         job = command(
             name=name,
             display_name=name,
@@ -191,35 +181,18 @@ class AzureDelivery:
             f"command job {name} on compute {COMPUTE} ({ctx.output('training_instance_type')}), image {image}"
         )
         started = time.monotonic()
-        status = self.wait(name, timeout_s=training.max_runtime_minutes * 60 + 1800)
-        return {
-            "job_name": name,
-            "artifact": output,
-            "image": image,
-            "training_data_uri": data_uri,
-            "status": status,
-            "spot": training.use_spot,
-            "max_runtime_seconds": training.max_runtime_minutes * 60,
-            "hyperparameters": dict(training.hyperparameters),
-            "seconds": round(time.monotonic() - started, 2),
-        }
-
-    def wait(self, name: str, timeout_s: float) -> str:
-        deadline, seen = time.monotonic() + timeout_s, ""
-        while True:
-            status = _text(self.ml().jobs.get(name).status)
-            if status != seen:
-                seen = status
-                self.ctx.report(f"{name}: {status}")
-            if status == "Completed":
-                return status
-            if status in ("Failed", "Canceled", "NotResponding"):
-                raise DeliveryError(
-                    f"Azure ML job {name} {status.lower()} (see its logs in the workspace studio)"
-                )
-            if time.monotonic() > deadline:
-                raise DeliveryError(f"Azure ML job {name} still {status} after {timeout_s:.0f} s")
-            self.sleep(15)
+        status = flows.wait_for(
+            lambda: (_text(self.ml().jobs.get(name).status), "see the job's logs in the workspace studio"),
+            what=f"Azure ML job {name}",
+            done="Completed",
+            failed=("Failed", "Canceled", "NotResponding"),
+            timeout_s=training.max_runtime_minutes * 60 + 1800,
+            ctx=ctx,
+            sleep=self.sleep,
+        )
+        return flows.train_result(
+            ctx, name=name, artifact=output, image=image, data_uri=data_uri, status=status, started=started
+        )
 
     # --- registry ------------------------------------------------------------------------------------------------
 
@@ -270,10 +243,7 @@ class AzureDelivery:
     def register(self, job: str | None = None, artifact: str | None = None) -> ModelVersion:
         from azure.ai.ml.entities import Model
 
-        if (job is None) == (artifact is None):
-            raise InvalidArgs(
-                "--job/--artifact", None, "give exactly one: the training job name or the artifact URI"
-            )
+        flows.one_source(job, artifact)
         image, data_uri, commit = self.ctx.output("training_image_uri"), "", self.ctx.git_commit
         if job is not None:
             j = self.ml().jobs.get(job)
@@ -285,16 +255,10 @@ class AzureDelivery:
             commit = str((j.tags or {}).get("git-commit", commit))
         assert artifact is not None
         with self.scratch() as tmp:
-            if not self.download_prefix(artifact, tmp / "model", (".json", ".joblib")):
-                raise InvalidArgs("--artifact", artifact, "holds no model files")
-            sha = evaluate.folder_sha256(tmp / "model")
-            metadata, metrics = evaluate.read_artifact(evaluate.unpack(tmp / "model", tmp))
-        existing = [v for v in self.versions() if v.artifact_sha256 == sha]
+            sha, metadata, metrics = flows.folder_artifact(self, artifact, tmp / "model")
+        existing = flows.registered(self, sha)
         if existing:
-            self.ctx.report(
-                f"artifact sha256 {sha[:12]} is already version {existing[0].number}: nothing registered"
-            )
-            return existing[0]
+            return existing
         tags = {
             **flows.version_properties(sha, metadata, metrics, data_uri, commit, job),
             "image": image,
@@ -310,15 +274,10 @@ class AzureDelivery:
         return self.as_version(self.ml().models.create_or_update(model))
 
     def holdout_uri(self) -> str:
-        return self.settings.holdout_uri or f"{self.ctx.output('curated_uri').rstrip('/')}/holdout/"
+        return flows.holdout_uri(self.ctx)
 
     def fetch_artifact(self, v: ModelVersion, dest: Path) -> Path:
-        if not self.download_prefix(self.artifact_to_abfss(v.artifact_uri), dest, (".json", ".joblib")):
-            raise ValueError(f"no model files under {v.artifact_uri}")
-        got = evaluate.folder_sha256(dest)
-        if got != v.artifact_sha256:
-            raise ValueError(f"artifact sha256 {got} is not the registered {v.artifact_sha256}")
-        return dest
+        return flows.fetch_folder(self, v, self.artifact_to_abfss(v.artifact_uri), dest)
 
     def approve(self, version: str | None = None) -> dict[str, Any]:
         serving = self.serving()
@@ -394,34 +353,6 @@ class AzureDelivery:
 
         return send
 
-    def judge(self, stats: TrafficStats) -> list[str]:
-        """Why the canary fails, with the Observability alarms' thresholds (empty: it passed)."""
-        obs, numbers = self.ctx.config.observability, stats.numbers()
-        problems = []
-        if stats.sent == 0:
-            problems.append("no request reached the canary")
-        if stats.errors >= obs.endpoint_5xx_threshold:
-            problems.append(
-                f"{stats.errors} errors (threshold {obs.endpoint_5xx_threshold}): {stats.last_error}"
-            )
-        if numbers["p99_ms"] is not None and numbers["p99_ms"] > obs.model_latency_p99_ms:
-            problems.append(f"p99 {numbers['p99_ms']} ms > {obs.model_latency_p99_ms} ms")
-        return problems
-
-    def _bake(self, slot: str) -> TrafficStats:
-        with self.scratch() as tmp:
-            with contextlib.suppress(
-                Exception
-            ):  # no held-out CSV: generated listings still exercise the model
-                self.download_prefix(self.holdout_uri(), tmp, (".csv",))
-            rows = holdout_requests(tmp)
-        traffic = Traffic(self._probe(slot), rows, self.settings.bake_requests_per_second).start()
-        try:
-            self.sleep(self.bake_seconds)
-        finally:
-            stats = traffic.stop()
-        return stats
-
     def _deploy(self, slot: str, source: str | None, model: str) -> None:
         """The serving deployment's settings (instance type, count, environment, probes) with another model."""
         deployments = self.deployments()
@@ -441,17 +372,12 @@ class AzureDelivery:
         canary = self.ctx.config.endpoint.canary_percent
         if current is not None:
             self.set_traffic({current["slot"]: 100 - canary, slot: canary})
-        stats = self._bake(slot)
-        problems = self.judge(stats)
+        stats = self.bake(self._probe(slot))
+        problems = self.judge(stats, stats.answers.get(slot, 0))
         if problems:
             if current is not None:
                 self.set_traffic({current["slot"]: 100, slot: 0})
-            summary = f"canary of version {target.number} rolled back: {'; '.join(problems)}"
-            self.mark_refused(target, summary)
-            raise GateRefused(
-                summary,
-                {"version": target.number, "slot": slot, "traffic": stats.numbers(), "serving": current},
-            )
+            raise self.refuse(target, problems, stats, slot=slot, serving=current)
         self.set_traffic({slot: 100, **({current["slot"]: 0} if current else {})})
         return {
             "version": target.number,
@@ -462,18 +388,6 @@ class AzureDelivery:
             "traffic": stats.numbers(),
             "previous": current,
         }
-
-    def rollout(self, version: str | None = None) -> dict[str, Any]:
-        target = self.find(version, status=None if version else APPROVED)
-        if target.status != APPROVED:
-            raise GateRefused(
-                f"version {target.number} is {target.status}: only an approved version is rolled out",
-                {"version": target.number, "status": target.status},
-            )
-        current = self.serving()
-        if current is not None and current["number"] == target.number:
-            return {"version": target.number, "label": target.label, "changed": False, "serving": current}
-        return self._switch(target, f"roll out version {target.number}")
 
     def rollback(self) -> dict[str, Any]:
         current = self.serving()
@@ -494,7 +408,7 @@ class AzureDelivery:
                         "slot": slot,
                         "took": True,
                     }
-        older = [v for n, v in approved.items() if current is None or n != current["number"]]
+        older = self.other_approved(current)
         if not older:
             raise InvalidArgs("rollback", None, "no previous deployment and no other approved version")
         return self._switch(older[-1], f"roll back to version {older[-1].number}")
@@ -515,17 +429,8 @@ class AzureDelivery:
             },
             "in_canary": sum(1 for v in traffic.values() if v > 0) > 1,
             "latest_approved": approved[-1] if approved else None,
-            "versions": [
-                {"number": v.number, "status": v.status, "label": v.label, "rmse": v.metrics.get("rmse")}
-                for v in versions
-            ],
+            "versions": flows.version_rows(versions),
         }
-
-    def expected_label(self) -> str | None:
-        current = self.serving()
-        if current is None:
-            return None
-        return next((v.label for v in self.versions() if v.number == current["number"]), None)
 
 
 def _model_ref(model: str) -> tuple[str, str]:

@@ -8,7 +8,7 @@ with the challenger, refuse (exit 3) or approve.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +31,124 @@ class Registry(Protocol):
         self, v: ModelVersion, approved: bool, summary: str, record: dict[str, Any]
     ) -> None: ...
     def scratch(self) -> contextlib.AbstractContextManager[Path]: ...
+
+
+def one_source(job: str | None, artifact: str | None) -> None:
+    if (job is None) == (artifact is None):
+        raise InvalidArgs(
+            "--job/--artifact", None, "give exactly one: the training job name or the artifact URI"
+        )
+
+
+def newest_run(names: list[str], where: str) -> str:
+    """The newest finished run of the Spark feature job among object names (`<...>/<run>/_SUCCESS`), as its key
+    prefix with a trailing slash; the run folders sort by their UTC timestamp."""
+    runs = sorted(n[: -len("_SUCCESS")] for n in names if n.endswith("/_SUCCESS"))
+    if not runs:
+        raise InvalidArgs(
+            "training data", where, "holds no finished feature run (<run>/_SUCCESS): run the Spark job"
+        )
+    return runs[-1]
+
+
+def image_ref(uri: str, tag: str | None) -> str:
+    """`training_image_uri` with another tag (`--image-tag v2`) or pinned to a digest (`--image-tag sha256:...`)."""
+    if tag is None:
+        return uri
+    repo = uri.split("@", 1)[0] if "@" in uri else uri.rsplit(":", 1)[0]
+    return f"{repo}@{tag}" if tag.startswith("sha256:") else f"{repo}:{tag}"
+
+
+def holdout_uri(ctx: Context) -> str:
+    """`tricloud:delivery.holdout_uri`, else `<curated zone>/holdout/`."""
+    return ctx.config.delivery.holdout_uri or f"{ctx.output('curated_uri').rstrip('/')}/holdout/"
+
+
+def train_result(
+    ctx: Context,
+    *,
+    name: str,
+    artifact: str,
+    image: str,
+    data_uri: str,
+    status: str,
+    started: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What `train` prints (the same keys on every cloud)."""
+    import time
+
+    training = ctx.config.training
+    return {
+        "job_name": name,
+        "artifact": artifact,
+        "image": image,
+        "training_data_uri": data_uri,
+        "status": status,
+        "spot": training.use_spot,
+        "max_runtime_seconds": training.max_runtime_minutes * 60,
+        "hyperparameters": dict(training.hyperparameters),
+        "seconds": round(time.monotonic() - started, 2),
+        **extra,
+    }
+
+
+def wait_for(
+    poll: Callable[[], tuple[str, str]],
+    *,
+    what: str,
+    done: str,
+    failed: tuple[str, ...],
+    timeout_s: float,
+    ctx: Context,
+    sleep: Callable[[float], None],
+    every_s: float = 15.0,
+) -> str:
+    """Poll a job until `done` (returned) or one of `failed` (DeliveryError with the cloud's reason), printing each
+    new state; DeliveryError after `timeout_s`."""
+    import time
+
+    deadline, seen = time.monotonic() + timeout_s, ""
+    while True:
+        state, reason = poll()
+        if state != seen:
+            seen = state
+            ctx.report(f"{what}: {state}")
+        if state == done:
+            return state
+        if state in failed:
+            raise DeliveryError(f"{what} {state.lower()}: {reason or 'no reason given'}")
+        if time.monotonic() > deadline:
+            raise DeliveryError(f"{what} still {state} after {timeout_s:.0f} s")
+        sleep(every_s)
+
+
+def folder_artifact(d: Any, uri: str, dest: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(digest, metadata.json, metrics.json) of a model folder in the lake (Azure ML, Vertex)."""
+    if not d.download_prefix(uri, dest, (".json", ".joblib")):
+        raise InvalidArgs("artifact", uri, "holds no model files")
+    metadata, metrics = evaluate.read_artifact(dest)
+    return evaluate.folder_sha256(dest), metadata, metrics
+
+
+def fetch_folder(d: Any, v: ModelVersion, uri: str, dest: Path) -> Path:
+    """A registered model folder, checked against its recorded digest (ValueError when it changed)."""
+    if not d.download_prefix(uri, dest, (".json", ".joblib")):
+        raise ValueError(f"no model files under {v.artifact_uri}")
+    got = evaluate.folder_sha256(dest)
+    if got != v.artifact_sha256:
+        raise ValueError(f"artifact sha256 {got} is not the registered {v.artifact_sha256}")
+    return dest
+
+
+def registered(d: Any, sha256: str) -> ModelVersion | None:
+    """The version already holding this artifact (a registry never gets the same artifact twice)."""
+    existing = [v for v in d.versions() if v.artifact_sha256 == sha256]
+    if existing:
+        d.ctx.report(
+            f"artifact sha256 {sha256[:12]} is already version {existing[0].number}: nothing registered"
+        )
+    return existing[0] if existing else None
 
 
 def version_properties(
@@ -66,6 +184,25 @@ def find_version(
     if not candidates:
         raise InvalidArgs("--version", None, f"no {status or ''} version in {registry}: give one")
     return candidates[-1]
+
+
+def rollout_target(d: Any, version: str | None) -> ModelVersion:
+    """The version to roll out (given, or the newest approved); only an approved one passes (exit 3 otherwise)."""
+    target = d.find(version, status=None if version else APPROVED)
+    if target.status != APPROVED:
+        raise GateRefused(
+            f"version {target.number} is {target.status}: only an approved version is rolled out",
+            {"version": target.number, "status": target.status, "decision": target.decision},
+        )
+    return target
+
+
+def version_rows(versions: list[ModelVersion]) -> list[dict[str, Any]]:
+    """The registry as `status` shows it."""
+    return [
+        {"number": v.number, "status": v.status, "label": v.label, "rmse": v.metrics.get("rmse")}
+        for v in versions
+    ]
 
 
 def approve(d: Registry, version: str | None, serving_version: str | None) -> dict[str, Any]:
