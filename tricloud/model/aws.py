@@ -305,7 +305,7 @@ class AwsDelivery:
         )
         started = time.monotonic()
         if ctx.offline:
-            self._train_locally(name, data_uri, hps)
+            self._train_locally(name)
         desc = self.wait_training(name, timeout_s=stopping.get("MaxWaitTimeInSeconds", runtime) + 900)
         return {
             "job_name": name,
@@ -338,10 +338,12 @@ class AwsDelivery:
                 raise DeliveryError(f"training job {name} still {status} after {timeout_s:.0f} s")
             self.sleep(self.poll_seconds)
 
-    def _train_locally(self, name: str, data_uri: str, hps: dict[str, str]) -> None:
-        """Offline: app.train under the SageMaker contract (/opt/ml layout in a temporary root), the artifact
-        uploaded where the job record says SageMaker put it."""
+    def _train_locally(self, name: str) -> None:
+        """Offline: app.train under the SageMaker contract (/opt/ml layout in a temporary root) with the job
+        record's channel and hyperparameters, the artifact uploaded where the record says SageMaker put it."""
         desc = self.sm().describe_training_job(TrainingJobName=name)
+        data_uri = desc["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+        hps = desc.get("HyperParameters") or {}
         with self.scratch() as root:
             channel = root / "input" / "data" / "train"
             if not self.download_prefix(data_uri, channel, (".parquet",)):
