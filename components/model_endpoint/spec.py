@@ -42,9 +42,7 @@ class ModelEndpointArgs(Args):
     model_data_uri: str | None = None  # None: <artifacts zone>/models/latest/model.tar.gz
     canary_percent: int = 10  # share of capacity that gets the new model first
     canary_wait_minutes: int = 5  # watch the alarms this long before shifting the rest
-    data_capture_percent: int | None = (
-        None  # None: 0 serverless (SageMaker refuses capture there), 20 instance
-    )
+    data_capture_percent: int | None = None  # None: 0 serverless (SageMaker refuses it), 20 instance
 
     def __post_init__(self) -> None:
         # Resolved once, so every cloud's component reads a number; an explicit value is kept and validated.

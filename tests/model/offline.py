@@ -7,8 +7,15 @@ running Spark, so each test stays within seconds.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ from app.features import FEATURE_NAMES, featurize_frame
 from app.schema import LABEL, TRAINING_FIELDS, validate_record
 from tricloud.config import parse
 from tricloud.engine import Emulator, Engine
+from tricloud.engine.emulator import reachable
 from tricloud.inventory import stack_config
 from tricloud.model.base import Context
 
@@ -72,6 +80,36 @@ class OfflineStack:
         csv = generate(rows, seed=seed, malformed_fraction=0.0).to_csv(index=False).encode()
         self.s3().put_object(Bucket=bucket, Key=f"{prefix}holdout/listings.csv", Body=csv)
         return f"s3://{bucket}/{prefix}holdout/"
+
+
+@contextlib.contextmanager
+def moto_process() -> Iterator[str]:
+    """`python -m moto.server` on a free loopback port, stopped by its PID; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not reachable(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto server did not start on {url} (exit {proc.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def apply_stack(emulator: Emulator, workdir: Path) -> OfflineStack:

@@ -13,9 +13,7 @@ from components.spec_base import Args
 class DeliveryArgs(Args):
     min_r2: float = 0.8  # absolute floor on the held-out set: below it no version is approved
     max_mape: float = 0.2  # absolute ceiling of mean absolute percentage error on the held-out set
-    max_rmse_increase_percent: float = (
-        0.0  # a challenger may be this much worse than the champion (0: not worse)
-    )
+    max_rmse_increase_percent: float = 0.0  # how much worse than the champion's RMSE a challenger may be
     holdout_uri: str | None = None  # None: <curated zone>/holdout/ (listings never used for training)
     bake_requests_per_second: int = 2  # real held-out rows sent during the canary bake, so the alarms judge
     smoke_max_latency_ms: int = 3000  # end-to-end through the API, cold start included
