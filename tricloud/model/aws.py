@@ -16,6 +16,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -624,10 +625,15 @@ class AwsDelivery:
         self.write_record(serving.PREVIOUS, previous)
         self.write_record(serving.SERVING, record)
         traffic = Traffic(self._send, self._traffic_rows(), self.settings.bake_requests_per_second).start()
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(stop,), name="endpoint-watch", daemon=True)
+        watcher.start()
         try:
             outcome = self.deployer.apply(reason)
         finally:
             stats = traffic.stop()
+            stop.set()
+            watcher.join(timeout=30)
         served = self.endpoint_model()
         took = (
             outcome.ok
@@ -637,6 +643,20 @@ class AwsDelivery:
             and served["model_data_uri"] == record.model_data_uri
         )
         return {"took": took, "outcome": outcome.summary, "served": served, "traffic": stats.numbers()}
+
+    def _watch(self, stop: threading.Event) -> None:
+        """Report the endpoint's status while the update runs (Updating during the canary, the rollback reason)."""
+        seen = ""
+        while not stop.wait(self.poll_seconds):
+            try:
+                ep = self.sm().describe_endpoint(EndpointName=self.ctx.output("endpoint_name"))
+            except Exception as exc:  # a watcher never fails the rollout
+                now = f"unreadable ({type(exc).__name__})"
+            else:
+                now = ep["EndpointStatus"] + (f": {ep['FailureReason']}" if ep.get("FailureReason") else "")
+            if now != seen:
+                seen = now
+                self.ctx.report(f"endpoint {now}")
 
     def rollout(self, version: str | None = None) -> dict[str, Any]:
         self._pinned_by_config()
