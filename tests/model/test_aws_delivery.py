@@ -328,6 +328,11 @@ def test_cli_exit_codes(local_state: OfflineStack, weak_job: dict[str, Any]) -> 
     assert code == 2 and doc is not None and doc["field"] == "--version"
     code, doc, _ = run_cli("model", "status", "aws", "--endpoint", url, "--json")
     assert code == 0 and doc is not None and {"serving", "endpoint", "versions", "in_canary"} <= set(doc)
+    # CI names the stack as Pulumi Cloud does (org/dev): the config is Pulumi.dev.yaml, the records are dev's.
+    code, doc2, _ = run_cli("model", "status", "aws", "--stack", "acme/dev", "--endpoint", url, "--json")
+    assert code == 0 and doc2 is not None and doc2["serving"] == doc["serving"]
+    code, doc, _ = run_cli("model", "status", "aws", "--stack", "acme/nosuch", "--endpoint", url, "--json")
+    assert code == 2 and doc is not None and doc["field"] == "stack"
 
 
 # --- smoke through the real local API gateway (SigV4, Lambda handler, runtime shim, inference server) --------------

@@ -185,7 +185,9 @@ class AwsDelivery:
                     report=self.ctx.report,
                 )
             else:
-                self._deployer = AutomationDeployer("aws", self.ctx.stack, report=self.ctx.report)
+                self._deployer = AutomationDeployer(
+                    "aws", self.ctx.stack_ref or self.ctx.stack, report=self.ctx.report
+                )
         return self._deployer
 
     def scratch(self) -> contextlib.AbstractContextManager[Path]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +76,7 @@ class Context:
     report: Callable[[str], None] = lambda line: None
     git_commit: str = "unknown"
     workdir: Path | None = None  # scratch space (artifacts, held-out data); a temporary folder when None
+    stack_ref: str = ""  # the stack as Pulumi names it (`org/dev` in CI); `stack` is the program's "dev"
 
     def output(self, name: str) -> str:
         value = self.outputs.get(name)
@@ -123,7 +123,7 @@ def load_outputs(cloud: str, stack: str, outputs_file: Path | None, endpoint: st
         from tricloud.engine.state import State, default_path
 
         override = os.environ.get(LOCAL_STATE_ENV)
-        path = Path(override) if override else default_path(REPO_ROOT, cloud, stack)
+        path = Path(override) if override else default_path(REPO_ROOT, cloud, stack.rsplit("/", 1)[-1])
         state = State.load(path)
         if not state.outputs:
             raise InvalidArgs(
@@ -144,15 +144,3 @@ def load_outputs(cloud: str, stack: str, outputs_file: Path | None, endpoint: st
     if out.returncode != 0:
         raise InvalidArgs("--stack", stack, f"`{' '.join(cmd)}` failed: {out.stderr.strip()[-300:]}")
     return dict(json.loads(out.stdout))
-
-
-def poll(
-    check: Callable[[], Any], *, every_s: float, timeout_s: float, sleep: Callable[[float], None] = time.sleep
-) -> Iterator[Any]:
-    """Yield `check()` every `every_s` seconds until the caller stops iterating; TimeoutError after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        yield check()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"still waiting after {timeout_s:.0f} s")
-        sleep(every_s)

@@ -62,18 +62,21 @@ def build_context(cloud: Cloud, stack: str, outputs: Path | None, endpoint: str 
         raise InvalidArgs(
             "--endpoint", endpoint, f"only aws has an offline emulator; {cloud.value} runs on the cloud"
         )
+    # `org/dev` (a Pulumi Cloud stack reference, as CI passes it) reads Pulumi.dev.yaml; the program sees "dev".
+    short = stack.rsplit("/", 1)[-1]
     values = {
         k: v
-        for k, v in stack_config(cloud.value, stack).items()
+        for k, v in stack_config(cloud.value, short).items()
         if not (isinstance(v, dict) and "secure" in v)
     }
     config = parse(cloud.value, values)
     return Context(
         cloud=cloud.value,
-        stack=stack,
+        stack=short,
+        stack_ref=stack,
         project=project_name(cloud.value),
         config=config,
-        outputs=load_outputs(cloud.value, stack, outputs, endpoint),
+        outputs=load_outputs(cloud.value, stack, outputs, endpoint),  # the full reference for `pulumi`
         endpoint=endpoint,
         report=lambda line: err.print(f"[dim]·[/] {line}", markup=True, highlight=False),
         git_commit=git_commit(),
