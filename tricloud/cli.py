@@ -1,4 +1,4 @@
-"""The `tricloud` command line: inventory, data, cost, pricing, emulate, destroy.
+"""The `tricloud` command line: inventory, data, cost, pricing, emulate, destroy, model.
 
 Each group lives next to the code it drives; this module only assembles them and turns the errors users can fix
 (bad config, a bad option) into one red line with exit code 2 instead of a traceback.
@@ -102,6 +102,9 @@ def _register_groups() -> None:
     from tricloud.query.cli import query
 
     app.command("query")(query)
+    from tricloud.model.cli import model_app
+
+    app.add_typer(model_app, name="model")
 
 
 _register_groups()

@@ -13,9 +13,10 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from components import constraints
 from components.api_frontend.spec import ApiFrontendArgs
 from components.ci_identity.spec import CiIdentityArgs
 from components.data_lake.spec import DataLakeArgs
@@ -25,6 +26,7 @@ from components.observability.spec import ObservabilityArgs
 from components.spark_cluster.spec import SparkClusterArgs
 from components.spec_base import Args
 from components.training_job.spec import TrainingJobArgs
+from tricloud.model.settings import DeliveryArgs
 from tricloud.policy.spec import PolicyArgs
 
 NAMESPACE = "tricloud"
@@ -51,6 +53,9 @@ SECTIONS: dict[str, type[Args]] = {
     "observability": ObservabilityArgs,
     "ci": CiIdentityArgs,
 }
+# Sections read by the toolkit, not by a component: policy exceptions (`tricloud policy check`, the policy pack)
+# and `tricloud model`'s gates.
+TOOL_SECTIONS: dict[str, type[Args]] = {"policy": PolicyArgs, "delivery": DeliveryArgs}
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,8 @@ class PlatformConfig:
     observability: ObservabilityArgs
     ci: CiIdentityArgs
     project_id: str | None = None  # GCP only: the project every resource lives in
-    # Policy exceptions: read by `tricloud policy check` and the policy pack, validated here with the rest.
-    policy: PolicyArgs = field(default_factory=PolicyArgs)
+    policy: PolicyArgs = dataclasses.field(default_factory=PolicyArgs)
+    delivery: DeliveryArgs = dataclasses.field(default_factory=DeliveryArgs)
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:
@@ -93,6 +98,16 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise InvalidArgs(key, value, "must be true or false")
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise InvalidArgs(key, value, "must be a number")
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidArgs(key, value, "must be a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise InvalidArgs(key, value, "must be a finite number")
+        return number
     if hint is int:
         if isinstance(value, bool):
             raise InvalidArgs(key, value, "must be a whole number")
@@ -144,7 +159,7 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
     """PlatformConfig from flat config values keyed like Pulumi's (`tricloud:lake`, `aws:region`, ...)."""
     if cloud not in CLOUDS:
         raise InvalidArgs("cloud", cloud, "must be one of " + ", ".join(CLOUDS))
-    known = {f"{NAMESPACE}:{k}" for k in (*SECTIONS, "owner", "costCenter", "tags", "policy")}
+    known = {f"{NAMESPACE}:{k}" for k in (*SECTIONS, *TOOL_SECTIONS, "owner", "costCenter", "tags")}
     for key, value in values.items():
         if key.startswith(f"{NAMESPACE}:") and key not in known:
             raise InvalidArgs(key, value, "unknown key; known keys: " + ", ".join(sorted(known)))
@@ -167,23 +182,21 @@ def parse(cloud: str, values: Mapping[str, Any]) -> PlatformConfig:
         name: build_args(cls, values.get(f"{NAMESPACE}:{name}") or {}, f"{NAMESPACE}:{name}", tags)
         for name, cls in SECTIONS.items()
     }
-    for name, raw in ((n, values.get(f"{NAMESPACE}:{n}")) for n in SECTIONS):
+    for name, raw in ((n, values.get(f"{NAMESPACE}:{n}")) for n in (*SECTIONS, *TOOL_SECTIONS)):
         if raw is not None and not isinstance(raw, Mapping):
             raise InvalidArgs(f"{NAMESPACE}:{name}", raw, "must be an object")
-    raw_policy = values.get(f"{NAMESPACE}:policy")
-    if raw_policy is not None and not isinstance(raw_policy, Mapping):
-        raise InvalidArgs(f"{NAMESPACE}:policy", raw_policy, "must be an object")
-    policy = build_args(PolicyArgs, raw_policy or {}, f"{NAMESPACE}:policy")
-    _check_ci_session(sections)  # type: ignore[arg-type]
+    # What the cloud itself would refuse (components/constraints.py), before any resource exists.
+    try:
+        constraints.check(cloud, sections)
+    except InvalidArgs as err:
+        raise InvalidArgs(f"{NAMESPACE}:{err.field}", err.value, err.reason) from None
+    tools = {
+        name: build_args(cls, values.get(f"{NAMESPACE}:{name}") or {}, f"{NAMESPACE}:{name}")
+        for name, cls in TOOL_SECTIONS.items()
+    }
+    _check_ci_session(sections)
     project_id = values.get("gcp:project") if cloud == "gcp" else None
-    return PlatformConfig(
-        cloud=cloud,
-        region=region,
-        tags=tags,
-        project_id=project_id,
-        policy=policy,
-        **sections,  # type: ignore[arg-type]
-    )
+    return PlatformConfig(cloud=cloud, region=region, tags=tags, project_id=project_id, **sections, **tools)  # type: ignore[arg-type]
 
 
 CI_JOB_MARGIN_MINUTES = (
@@ -259,9 +272,8 @@ def reference_markdown() -> str:
             shown = "null" if shown is None else json_compact(shown)
             rows.append(f"| `{prefix}.{f.name}` | `{shown}` | {comments.get(f.name, '')} |")
 
-    for name, cls in SECTIONS.items():
+    for name, cls in {**SECTIONS, **TOOL_SECTIONS}.items():
         walk(cls, f"{NAMESPACE}:{name}")
-    walk(PolicyArgs, f"{NAMESPACE}:policy")
     return "\n".join(rows) + "\n"
 
 

@@ -84,6 +84,7 @@ def _any_in_account(service: str, pattern: str) -> Arns:
 # SageMaker's per-stack registry group (the model-delivery work adds it) and the serving-version parameter the
 # stack program reads with ssm:GetParametersByPath under /<project>/<stack>/.
 MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+MODEL_PACKAGE_GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 
 GRANTS: tuple[Grant, ...] = (
@@ -234,18 +235,22 @@ GRANTS: tuple[Grant, ...] = (
         "Glue",
         (
             "aws:glue/catalogDatabase:CatalogDatabase",
+            "aws:glue/catalogTable:CatalogTable",
             "aws:glue/crawler:Crawler",
         ),
-        read=("glue:GetCrawler", "glue:GetDatabase", "glue:GetTags"),
+        read=("glue:GetCrawler", "glue:GetDatabase", "glue:GetTable", "glue:GetTags"),
         write=(
             "glue:CreateCrawler",
             "glue:CreateDatabase",
+            "glue:CreateTable",
             "glue:DeleteCrawler",
             "glue:DeleteDatabase",
+            "glue:DeleteTable",
             "glue:TagResource",
             "glue:UntagResource",
             "glue:UpdateCrawler",
             "glue:UpdateDatabase",
+            "glue:UpdateTable",
         ),
         resources=_named("glue", "catalog", "database/{u}_*", "table/{u}_*/*", "crawler/{p}-*"),
     ),
@@ -259,10 +264,13 @@ GRANTS: tuple[Grant, ...] = (
     ),
     Grant(
         "Athena",
-        ("aws:athena/workgroup:Workgroup",),
-        read=("athena:GetWorkGroup", "athena:ListTagsForResource"),
+        ("aws:athena/workgroup:Workgroup", "aws:athena/namedQuery:NamedQuery"),
+        # named queries authorise against the workgroup they are saved in
+        read=("athena:GetNamedQuery", "athena:GetWorkGroup", "athena:ListTagsForResource"),
         write=(
+            "athena:CreateNamedQuery",
             "athena:CreateWorkGroup",
+            "athena:DeleteNamedQuery",
             "athena:DeleteWorkGroup",
             "athena:TagResource",
             "athena:UntagResource",
@@ -311,7 +319,7 @@ GRANTS: tuple[Grant, ...] = (
     ),
     Grant(
         "SageMakerEndpoint",
-        ("aws:sagemaker/endpoint:Endpoint", MODEL_PACKAGE_GROUP),
+        ("aws:sagemaker/endpoint:Endpoint", MODEL_PACKAGE_GROUP, MODEL_PACKAGE_GROUP_POLICY),
         read=("sagemaker:DescribeEndpoint", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListTags"),
         write=(
             "sagemaker:AddTags",

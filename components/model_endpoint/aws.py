@@ -4,6 +4,11 @@ back on the Observability alarms.
 The endpoint name is deterministic, so the alarms exist before the endpoint that names them in its rollback
 configuration. Model and endpoint configuration keep Pulumi auto-names: a new model creates a new configuration next
 to the old one, which is what a blue/green update switches between.
+
+Which model it serves: `tricloud:endpoint.model_data_uri`/`image_uri` when the config pins them, else the serving
+record `tricloud model rollout` wrote to SSM (`/<project>/<stack>/model/serving`: artifact by its sha256-named key,
+image by digest), else the bootstrap artifact `models/latest/model.tar.gz` with the training image. The record is
+read on every run, so `pulumi up` from any machine keeps the rolled-out model.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import pulumi_aws.appautoscaling as appautoscaling
 import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.iam as iam
 import pulumi_aws.sagemaker as sagemaker
+import pulumi_aws.ssm as ssm
 
 from components import aws_policy as pol
+from components import constraints
 from components.data_lake.aws import DataLake
 from components.data_lake.spec import Zone
+from components.model_endpoint import serving
 from components.model_endpoint.spec import OUTPUTS, EndpointMode, ModelEndpointArgs
 from components.model_endpoint.spec import ModelEndpoint as Concept
 from components.naming import physical_name
@@ -66,15 +74,26 @@ class ModelEndpoint(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tricloud:aws:ModelEndpoint", name, None, opts)
         args.validate()
+        constraints.check_args("aws", "endpoint", args)
         tags = component_tags("aws", Concept.name, args.tags)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         ctx = pol.context(self)
         child = pulumi.ResourceOptions(parent=self)
         endpoint_name = physical_name("aws:sagemaker", project, stack, "endpoint")
-        model_data = (
+        record = serving_record(project, stack, self)
+        model_data: pulumi.Output[str] = (
             pulumi.Output.from_input(args.model_data_uri)
             if args.model_data_uri
-            else lake.uri(Zone.ARTIFACTS, LATEST_MODEL)
+            else pulumi.Output.all(record, lake.uri(Zone.ARTIFACTS, LATEST_MODEL)).apply(
+                lambda v: v[0].model_data_uri if v[0] else v[1]
+            )
+        )
+        image: pulumi.Output[str] = (
+            pulumi.Output.from_input(args.image_uri)
+            if args.image_uri
+            else pulumi.Output.all(record, training.training_image_uri).apply(
+                lambda v: v[0].image if v[0] else v[1]
+            )
         )
         capture_uri = lake.uri(Zone.ARTIFACTS, CAPTURE_PREFIX)
 
@@ -101,17 +120,14 @@ class ModelEndpoint(pulumi.ComponentResource):
             parent=self,
         )
 
+        isolated = args.mode is EndpointMode.INSTANCE
         model = sagemaker.Model(
             f"{name}-model",
             execution_role_arn=role.arn,
-            primary_container={
-                "image": args.image_uri or training.training_image_uri,
-                "model_data_url": model_data,
-                "mode": "SingleModel",
-            },
+            primary_container={"image": image, "model_data_url": model_data, "mode": "SingleModel"},
             # Instances: the container cannot call out (no exfiltration path). Serverless Inference lists network
             # isolation among its feature exclusions, so it stays off there (the container has no VPC either way).
-            enable_network_isolation=args.mode is EndpointMode.INSTANCE,
+            enable_network_isolation=isolated,
             tags=tags,
             opts=child,
         )
@@ -128,8 +144,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             variant["instance_type"] = args.instance_type or DEFAULT_INSTANCE_TYPE
             variant["initial_instance_count"] = args.min_instances
             variant["initial_variant_weight"] = 1
-        # data_capture_percent = 0 turns capture off (SageMaker has listed capture among serverless exclusions in
-        # some regions; set 0 there).
+        # Serverless refuses capture (constraints.RULES); 0 is its default, and 0 turns capture off everywhere.
         capture: sagemaker.EndpointConfigurationDataCaptureConfigArgsDict | None = (
             {
                 "enable_capture": True,
@@ -139,8 +154,25 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
                 "capture_content_type_header": {"json_content_types": ["application/json"]},
             }
-            if args.data_capture_percent > 0
+            if args.data_capture_percent
             else None
+        )
+        deployment: sagemaker.EndpointDeploymentConfigArgsDict = {
+            "blue_green_update_policy": {
+                "traffic_routing_configuration": {
+                    "type": "CANARY",
+                    "canary_size": {"type": "CAPACITY_PERCENT", "value": args.canary_percent},
+                    "wait_interval_in_seconds": args.canary_wait_minutes * 60,
+                },
+                "termination_wait_in_seconds": TERMINATION_WAIT_SECONDS,
+            },
+        }
+        constraints.check_sagemaker_endpoint(
+            args.mode,
+            variants=[variant],
+            network_isolation=isolated,
+            vpc_config=None,
+            deployment_config=deployment,
         )
         config = sagemaker.EndpointConfiguration(
             f"{name}-config",
@@ -157,14 +189,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             name=endpoint_name,
             endpoint_config_name=config.name,
             deployment_config={
-                "blue_green_update_policy": {
-                    "traffic_routing_configuration": {
-                        "type": "CANARY",
-                        "canary_size": {"type": "CAPACITY_PERCENT", "value": args.canary_percent},
-                        "wait_interval_in_seconds": args.canary_wait_minutes * 60,
-                    },
-                    "termination_wait_in_seconds": TERMINATION_WAIT_SECONDS,
-                },
+                **deployment,
                 "auto_rollback_configuration": {"alarms": [{"alarm_name": a.name} for a in alarms]},
             },
             tags=tags,
@@ -215,3 +240,21 @@ class ModelEndpoint(pulumi.ComponentResource):
             scaling_policy=policy,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
+
+
+def serving_record(
+    project: str, stack: str, parent: pulumi.Resource
+) -> pulumi.Output[serving.ServingModel | None]:
+    """The rollout's serving record from SSM, or None before the first rollout (getParametersByPath answers [])."""
+    found = ssm.get_parameters_by_path_output(
+        path=serving.parameter_path(project, stack),
+        recursive=False,
+        with_decryption=False,  # a String parameter: versions, URIs and digests are not secrets
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    )
+    # The provider marks `values` secret; the record holds no secret, and the Model inputs stay readable.
+    return pulumi.Output.unsecret(
+        pulumi.Output.all(found.names, found.values).apply(
+            lambda v: serving.from_parameters(v[0] or [], v[1] or [], project, stack)
+        )
+    )

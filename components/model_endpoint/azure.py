@@ -204,7 +204,11 @@ class ModelEndpoint(pulumi.ComponentResource):
                 ),
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(grants)),
+            # After the first deploy `tricloud model rollout azure` owns the model of the deployments (canary in a
+            # second deployment, traffic shift): `pulumi up` keeps whatever model the endpoint serves.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(grants), ignore_changes=["properties.model"]
+            ),
         )
 
         autoscale = None

@@ -153,5 +153,5 @@ class ModelEndpoint(pulumi.ComponentResource):
             # Vertex reads a model directory (artifact_uri), not a tarball like SageMaker.
             else lake.uri(Zone.ARTIFACTS, f"{MODELS_PREFIX}latest/")
         )
-        self.capture_uri = capture_uri if capture else pulumi.Output.from_input("")
+        self.capture_uri = capture_uri  # where capture goes (off by default in serverless mode, see the spec)
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

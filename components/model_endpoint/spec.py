@@ -26,6 +26,7 @@ SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
 
 OUTPUTS = ("endpoint_name", "model_data_uri", "capture_uri")
+INSTANCE_CAPTURE_PERCENT = 20  # what data_capture_percent = None means in INSTANCE mode
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +42,14 @@ class ModelEndpointArgs(Args):
     model_data_uri: str | None = None  # None: <artifacts zone>/models/latest/model.tar.gz
     canary_percent: int = 10  # share of capacity that gets the new model first
     canary_wait_minutes: int = 5  # watch the alarms this long before shifting the rest
-    data_capture_percent: int = 20  # sample of requests/responses kept in the lake for drift analysis
+    data_capture_percent: int | None = None  # None: 0 serverless (SageMaker refuses it), 20 instance
+
+    def __post_init__(self) -> None:
+        # Resolved once, so every cloud's component reads a number; an explicit value is kept and validated.
+        if self.data_capture_percent is None:
+            serverless = self.mode == EndpointMode.SERVERLESS
+            object.__setattr__(self, "data_capture_percent", 0 if serverless else INSTANCE_CAPTURE_PERCENT)
+        super().__post_init__()
 
     def validate(self) -> None:
         one_of("mode", self.mode, tuple(EndpointMode))
@@ -58,7 +66,7 @@ class ModelEndpointArgs(Args):
         in_range("target_invocations_per_instance", self.target_invocations_per_instance, 1, 100_000)
         in_range("canary_percent", self.canary_percent, 1, 50)
         in_range("canary_wait_minutes", self.canary_wait_minutes, 1, 60)
-        in_range("data_capture_percent", self.data_capture_percent, 0, 100)
+        in_range("data_capture_percent", self.data_capture_percent or 0, 0, 100)
         if self.model_data_uri is not None:
             require(
                 "://" in self.model_data_uri,

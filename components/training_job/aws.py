@@ -1,6 +1,7 @@
-"""TrainingJob on AWS: the SageMaker execution role, the ECR repository of the training/serving image, locations.
+"""TrainingJob on AWS: the SageMaker execution role, the ECR repository of the training/serving image, locations, and
+the SageMaker Model Registry group that `tricloud model register` records versions in.
 
-The run itself (CreateTrainingJob) is the deploy workflow's step; this component gives it an identity that may read
+The run itself (CreateTrainingJob) is `tricloud model train`'s; this component gives it an identity that may read
 the curated zone, write the artifacts zone's models/ prefix, pull this repository's image and write its own logs,
 and nothing else.
 """
@@ -14,6 +15,7 @@ from typing import ClassVar
 import pulumi
 import pulumi_aws.ecr as ecr
 import pulumi_aws.iam as iam
+import pulumi_aws.sagemaker as sagemaker
 
 from components import aws_policy as pol
 from components.data_lake.aws import DataLake
@@ -27,6 +29,15 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.large"  # a tree model on the demo data trains in
 MODELS_PREFIX = "models/"
 IMAGE_TAG = "latest"  # the CD workflow pushes and deploys this tag
 UNTAGGED_IMAGE_DAYS = 7
+# What the account's principals may do in the registry; their own IAM policies decide who (no other account may).
+REGISTRY_ACTIONS = (
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:CreateModel",
+)
 
 
 def ecr_pull_statements(repository_arn: pulumi.Input[str]) -> list[pol.Statement]:
@@ -46,6 +57,8 @@ class TrainingJobNative:
     role: iam.Role
     repository: ecr.Repository
     lifecycle: ecr.LifecyclePolicy
+    registry: sagemaker.ModelPackageGroup
+    registry_policy: sagemaker.ModelPackageGroupPolicy
 
 
 class TrainingJob(pulumi.ComponentResource):
@@ -55,6 +68,7 @@ class TrainingJob(pulumi.ComponentResource):
     training_instance_type: pulumi.Output[str]
     training_input_uri: pulumi.Output[str]
     training_output_uri: pulumi.Output[str]
+    model_registry: pulumi.Output[str]
     native: TrainingJobNative
 
     def __init__(
@@ -119,6 +133,36 @@ class TrainingJob(pulumi.ComponentResource):
             parent=self,
         )
 
+        registry = sagemaker.ModelPackageGroup(
+            f"{name}-registry",
+            model_package_group_name=physical_name("aws:sagemaker", project, stack, "models"),
+            model_package_group_description=f"{project}/{stack}: house-price model versions (tricloud model register)",
+            tags=tags,
+            opts=child,
+        )
+        root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
+        registry_policy = sagemaker.ModelPackageGroupPolicy(
+            f"{name}-registry-policy",
+            model_package_group_name=registry.model_package_group_name,
+            resource_policy=pol.document(
+                [
+                    {
+                        "Sid": "ThisAccountOnly",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": root},
+                        "Action": sorted(REGISTRY_ACTIONS),
+                        "Resource": [
+                            registry.arn,
+                            pol.arn(
+                                ctx, "sagemaker", "model-package/", registry.model_package_group_name, "/*"
+                            ),
+                        ],
+                    }
+                ]
+            ),
+            opts=child,
+        )
+
         self.role = role
         self.repository_arn: pulumi.Output[str] = repository.arn
         self.training_role = role.arn
@@ -130,5 +174,12 @@ class TrainingJob(pulumi.ComponentResource):
         self.training_instance_type = pulumi.Output.from_input(args.instance_type or DEFAULT_INSTANCE_TYPE)
         self.training_input_uri = lake.uri(Zone.CURATED)
         self.training_output_uri = lake.uri(Zone.ARTIFACTS, MODELS_PREFIX)
-        self.native = TrainingJobNative(role=role, repository=repository, lifecycle=lifecycle)
+        self.model_registry = registry.model_package_group_name
+        self.native = TrainingJobNative(
+            role=role,
+            repository=repository,
+            lifecycle=lifecycle,
+            registry=registry,
+            registry_policy=registry_policy,
+        )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

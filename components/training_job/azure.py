@@ -3,6 +3,10 @@
 The workspace brings its own Key Vault, Application Insights, storage account (ADLS Gen2 is not supported as a
 workspace's default storage, so the lake is not reused) and container registry. The compute cluster runs as a
 user-assigned identity that may read the curated zone and write models under artifacts/models/, nothing else.
+
+The model registry is a model container in the workspace (`model_registry` is its resource id): versions registered
+by `tricloud model register` live next to the jobs and endpoints that use them, under the workspace's RBAC and
+network rules. A separate Azure ML registry resource only pays off when several workspaces or regions share models.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class TrainingJobNative:
     storage_account: storage.StorageAccount
     app_insights: applicationinsights.Component
     grants: tuple[authorization.RoleAssignment, ...]
+    registry_container: ml.ModelContainer
 
 
 class TrainingJob(pulumi.ComponentResource):
@@ -63,6 +68,7 @@ class TrainingJob(pulumi.ComponentResource):
     training_instance_type: pulumi.Output[str]
     training_input_uri: pulumi.Output[str]
     training_output_uri: pulumi.Output[str]
+    model_registry: pulumi.Output[str]
     native: TrainingJobNative
 
     def __init__(
@@ -169,6 +175,16 @@ class TrainingJob(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        registry_container = ml.ModelContainer(
+            f"{name}-model-registry",
+            name=azure_name("generic", "house-prices"),
+            workspace_name=workspace.name,
+            resource_group_name=rg.name,
+            properties=ml.ModelContainerPropertiesArgs(
+                description="house-price model versions (tricloud model register)", tags=tags
+            ),
+            opts=child,
+        )
         grants = (
             lake.grant_read(principal, zone=Zone.CURATED, parent=self),
             lake.grant_write(principal, zone=Zone.ARTIFACTS, prefix=MODELS_PREFIX, parent=self),
@@ -190,6 +206,7 @@ class TrainingJob(pulumi.ComponentResource):
         self.training_instance_type = pulumi.Output.from_input(instance_type)
         self.training_input_uri = lake.curated_uri
         self.training_output_uri = lake.uri(Zone.ARTIFACTS, MODELS_PREFIX)
+        self.model_registry = registry_container.id
         self.native = TrainingJobNative(
             resource_group=rg,
             workspace=workspace,
@@ -200,5 +217,6 @@ class TrainingJob(pulumi.ComponentResource):
             storage_account=store,
             app_insights=insights,
             grants=grants,
+            registry_container=registry_container,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

@@ -1,8 +1,9 @@
 """TrainingJob on GCP: the Vertex AI custom-job identity, a CMEK staging bucket and an Artifact Registry repository.
 
-No Pulumi resource exists for a Vertex training job: the deploy step runs `gcloud ai custom-jobs create` with the
+No Pulumi resource exists for a Vertex training job: `tricloud model train gcp` creates the custom job with the
 outputs below (identity, image, machine type, input and output URIs); app.train reads AIP_TRAINING_DATA_URI and
-writes AIP_MODEL_DIR.
+writes AIP_MODEL_DIR. No Pulumi resource exists for a Vertex Model Registry entry either: `model_registry` is the
+resource name the first `tricloud model register gcp` creates (model id chosen here), later versions join it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class TrainingJob(pulumi.ComponentResource):
     training_instance_type: pulumi.Output[str]
     training_input_uri: pulumi.Output[str]
     training_output_uri: pulumi.Output[str]
+    model_registry: pulumi.Output[str]
     native: TrainingJobNative
 
     def __init__(
@@ -187,6 +189,15 @@ class TrainingJob(pulumi.ComponentResource):
         self.training_instance_type = pulumi.Output.from_input(args.instance_type or DEFAULT_MACHINE)
         self.training_input_uri = lake.curated_uri
         self.training_output_uri = lake.uri(Zone.ARTIFACTS, MODELS_PREFIX)
+        # Vertex model ids are [a-z0-9_-], up to 63 characters, not starting with a digit or hyphen.
+        self.model_registry = pulumi.Output.concat(
+            "projects/",
+            lake.project_id,
+            "/locations/",
+            here,
+            "/models/",
+            base_name("gcp:generic", "house-prices"),
+        )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     @property

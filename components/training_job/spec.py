@@ -1,7 +1,11 @@
 """TrainingJob spec (cloud-neutral).
 
-AWS: SageMaker execution role + training settings. Azure: Azure ML workspace + compute cluster (min 0) +
-environment. GCP: Vertex service account + staging bucket + Artifact Registry repository.
+AWS: SageMaker execution role + training settings + a SageMaker Model Registry group. Azure: Azure ML workspace +
+compute cluster (min 0) + a model container in the workspace registry. GCP: Vertex service account + staging bucket +
+Artifact Registry repository; the Vertex Model Registry entry is created by the first `tricloud model register`.
+
+`model_registry` names where `tricloud model register` records versions: the model package group name (AWS), the
+model container's resource id (Azure), the Vertex model resource name (GCP).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ OUTPUTS = (
     "training_instance_type",
     "training_input_uri",
     "training_output_uri",
+    "model_registry",
 )
 
 

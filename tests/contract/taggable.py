@@ -51,6 +51,8 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "aws:sagemaker/endpoint:Endpoint": "tags",
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "tags",
         "aws:sagemaker/model:Model": "tags",
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "tags",
+        "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": None,
         "aws:sns/topic:Topic": "tags",
         "aws:sns/topicPolicy:TopicPolicy": None,
         "aws:sns/topicSubscription:TopicSubscription": None,
@@ -76,6 +78,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:machinelearningservices:DataVersion": None,  # asset tags live inside properties
         "azure-native:machinelearningservices:Datastore": None,
         "azure-native:machinelearningservices:EnvironmentVersion": None,
+        "azure-native:machinelearningservices:ModelContainer": None,  # asset tags live inside properties
         "azure-native:machinelearningservices:ModelVersion": None,
         "azure-native:machinelearningservices:OnlineDeployment": "tags",
         "azure-native:machinelearningservices:OnlineEndpoint": "tags",

@@ -292,8 +292,12 @@ def test_endpoint_serverless_maps_to_one_small_instance(inv: Inventory) -> None:
     assert props["instanceType"] == "Standard_DS1_v2"
     assert props["egressPublicNetworkAccess"] == "Disabled"
     collections = props["dataCollector"]["collections"]
-    # Payload logging: Azure ML fills only the reserved "request"/"response" collections without a scoring script.
-    assert {k: v["samplingRate"] for k, v in collections.items()} == {"request": 0.2, "response": 0.2}
+    # Payload logging: Azure ML fills only the reserved "request"/"response" collections without a scoring script;
+    # serverless mode captures nothing by default (the spec's mode-based default; the API front-end captures).
+    assert {k: (v["samplingRate"], v["dataCollectionMode"]) for k, v in collections.items()} == {
+        "request": (0, "Disabled"),
+        "response": (0, "Disabled"),
+    }
     assert not of_type(inv, "monitor:AutoscaleSetting")
     env = one(inv, "machinelearningservices:EnvironmentVersion")["inputs"]["properties"]["inferenceConfig"]
     # The routes the image serves when Azure ML starts it (app.serve.contracts.AZUREML), on its port.

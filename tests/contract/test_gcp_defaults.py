@@ -373,9 +373,11 @@ def test_repository_and_endpoint_use_the_lake_key(inv: Inventory) -> None:
     assert (
         re.fullmatch(r"[1-9]\d{9}", endpoint["name"]) and endpoint["name"] == inv["outputs"]["endpoint_name"]
     )
-    logging = endpoint["predictRequestResponseLoggingConfig"]
-    assert logging["enabled"] is True and logging["samplingRate"] == 0.2
-    assert logging["bigqueryDestination"]["outputUri"] == inv["outputs"]["capture_uri"]
+    # Serverless mode captures nothing by default (the spec's mode-based default); the output still names the table.
+    assert "predictRequestResponseLoggingConfig" not in endpoint
+    assert inv["outputs"]["capture_uri"].startswith("bq://") and inv["outputs"]["capture_uri"].endswith(
+        ".request_response_logging"
+    )
     assert inv["outputs"]["model_data_uri"].endswith("-artifacts/models/latest/")
 
 

@@ -13,11 +13,9 @@ CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 
 
 @pulumi.runtime.test
-def test_config_uses_the_lake_key_capture_to_the_lake_and_serverless_sizing(mocks: RecordingMocks):
+def test_serverless_config_uses_the_lake_key_and_sizing_and_no_capture(mocks: RecordingMocks):
     platform(
-        endpoint=ModelEndpointArgs(
-            serverless_memory_mb=4096, serverless_max_concurrency=12, data_capture_percent=30
-        ),
+        endpoint=ModelEndpointArgs(serverless_memory_mb=4096, serverless_max_concurrency=12),
         with_api=False,
     )
 
@@ -27,10 +25,8 @@ def test_config_uses_the_lake_key_capture_to_the_lake_and_serverless_sizing(mock
         (variant,) = cfg["productionVariants"]
         assert variant["serverlessConfig"] == {"memorySizeInMb": 4096, "maxConcurrency": 12}
         assert "instanceType" not in variant
-        cap = cfg["dataCaptureConfig"]
-        assert cap["destinationS3Uri"] == "s3://tricloud-aws-dev-artifacts-123456789012-ap-south-1/capture/"
-        assert cap["kmsKeyId"] == KEY_ARN
-        assert cap["initialSamplingPercentage"] == 30 and cap["enableCapture"] is True
+        # SageMaker Serverless Inference refuses data capture: the default stack must not ask for it.
+        assert "dataCaptureConfig" not in cfg
         model = mocks.one("aws:sagemaker/model:Model").inputs
         assert model["primaryContainer"]["modelDataUrl"] == (
             "s3://tricloud-aws-dev-artifacts-123456789012-ap-south-1/models/latest/model.tar.gz"
@@ -43,6 +39,25 @@ def test_config_uses_the_lake_key_capture_to_the_lake_and_serverless_sizing(mock
         assert variant["modelName"] == mocks.one("aws:sagemaker/model:Model").id
 
     return settled(check)
+
+
+@pulumi.runtime.test
+def test_instance_mode_captures_to_the_lake_with_the_lake_key(mocks: RecordingMocks):
+    platform(endpoint=ModelEndpointArgs(mode=EndpointMode.INSTANCE, data_capture_percent=30), with_api=False)
+
+    def check() -> None:
+        cap = mocks.one(CONFIG).inputs["dataCaptureConfig"]
+        assert cap["destinationS3Uri"] == "s3://tricloud-aws-dev-artifacts-123456789012-ap-south-1/capture/"
+        assert cap["kmsKeyId"] == KEY_ARN
+        assert cap["initialSamplingPercentage"] == 30 and cap["enableCapture"] is True
+
+    return settled(check)
+
+
+def test_capture_default_follows_the_mode() -> None:
+    assert ModelEndpointArgs().data_capture_percent == 0
+    assert ModelEndpointArgs(mode=EndpointMode.INSTANCE).data_capture_percent == 20
+    assert ModelEndpointArgs(mode=EndpointMode.INSTANCE, data_capture_percent=0).data_capture_percent == 0
 
 
 @pulumi.runtime.test

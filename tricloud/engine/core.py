@@ -27,6 +27,7 @@ from tricloud.engine.archive import Zip, input_hash, normalize
 from tricloud.engine.emulator import Emulator
 from tricloud.engine.handlers import HANDLERS, Ctx, Replace, Resource
 from tricloud.engine.handlers.base import already_exists, new_autoname
+from tricloud.engine.handlers.registry import emulator_invokes
 from tricloud.engine.state import Entry, State, StateError, default_path, key_of
 from tricloud.mocks import RecordingMocks, scrub
 
@@ -131,6 +132,7 @@ class EngineMocks(RecordingMocks):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine.cloud, engine.region)
         self.engine = engine
+        self.invokes.update(emulator_invokes(engine.ctx))  # provider functions answered from the emulator
 
     def meta(self, typ: str, name: str) -> tuple[str | None, list[str]]:
         with self._lock:
@@ -267,7 +269,9 @@ class Engine:
                 raise self.first_error from None  # the cause, not an "aborted" of a later resource
             raise
         # Resources the program no longer registers, then the old halves of create-before-delete replacements.
-        gone = [e for e in self.state.ordered() if e.key not in self.seen]
+        # (A replaced half is listed once: it is in `deferred`, and unseen in the state too.)
+        deferred = {e.key for e in self.deferred}
+        gone = [e for e in self.state.ordered() if e.key not in self.seen and e.key not in deferred]
         for e in sorted(gone, key=lambda e: -e.order) + self.deferred:
             self._delete(e)
         self.state.outputs = scrub(outputs)

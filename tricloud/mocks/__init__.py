@@ -125,6 +125,8 @@ class RecordingMocks(Mocks):
         self.registered_outputs: dict[
             str, list[str]
         ] = {}  # component name -> names passed to register_outputs
+        # Provider functions answered by state rather than constants (the engine's emulator, a test's SSM store).
+        self.invokes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
     # --- hooks for subclasses ---
 
@@ -158,6 +160,9 @@ class RecordingMocks(Mocks):
         return rid, state
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        answer = self.invokes.get(args.token)
+        if answer is not None:
+            return answer(dict(args.args)), []
         invoke: Callable[[str, dict, str], dict] = self._module.invoke
         return invoke(args.token, dict(args.args), self.region), []
 

@@ -79,9 +79,13 @@ def computed_state(
             "masterPublicDns": f"ip-10-0-0-1.{region}.compute.internal",
         }
     if type_token.startswith("aws:sagemaker/"):
-        resource = {"model": "model", "endpointConfiguration": "endpoint-config", "endpoint": "endpoint"}.get(
-            kind.split(":")[0], kind.split(":")[0].lower()
-        )
+        resource = {
+            "model": "model",
+            "endpointConfiguration": "endpoint-config",
+            "endpoint": "endpoint",
+            "modelPackageGroup": "model-package-group",
+        }.get(kind.split(":")[0], kind.split(":")[0].lower())
+        physical = str(inputs.get("modelPackageGroupName") or physical)
         return physical, {
             **state,
             "name": physical,
@@ -146,6 +150,9 @@ def hash_name(name: str) -> int:
 
 
 def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    if token == "aws:ssm/getParametersByPath:getParametersByPath":
+        # No parameter exists before a first rollout: AWS answers empty lists, not an error.
+        return parameters_by_path(args, {})
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {
             "accountId": ACCOUNT_ID,
@@ -169,3 +176,26 @@ def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
             "id": PARTITION,
         }
     raise NotImplementedError(f"tricloud.mocks.aws: no mock for the function {token}")
+
+
+def parameters_by_path(args: dict[str, Any], store: dict[str, str]) -> dict[str, Any]:
+    """getParametersByPath over `store` (name -> String value) as the provider returns it: direct children only
+    unless `recursive`, sorted by name."""
+    path = str(args.get("path", "")).rstrip("/") + "/"
+    names = sorted(
+        n for n in store if n.startswith(path) and (args.get("recursive") or "/" not in n[len(path) :])
+    )
+    return {
+        "arns": [
+            f"arn:{PARTITION}:ssm:{args.get('region') or 'ap-south-1'}:{ACCOUNT_ID}:parameter{n}"
+            for n in names
+        ],
+        "names": names,
+        "types": ["String"] * len(names),
+        "values": [store[n] for n in names],
+        "path": args.get("path"),
+        "id": args.get("path"),
+        "recursive": bool(args.get("recursive")),
+        "withDecryption": bool(args.get("withDecryption")),
+        "region": args.get("region") or "",
+    }

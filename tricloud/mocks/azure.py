@@ -81,6 +81,10 @@ _ARM: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions/{version}",
         "name",
     ),
+    "machinelearningservices:ModelContainer": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}",
+        "name",
+    ),
     "machinelearningservices:EnvironmentVersion": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}/versions/{version}",
         "name",

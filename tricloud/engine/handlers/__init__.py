@@ -1,6 +1,15 @@
 """Type token -> handler. Importing this package fills `HANDLERS` from every service module."""
 
-from tricloud.engine.handlers import analytics, api, identity, ml, monitoring, query, storage  # noqa: F401
+from tricloud.engine.handlers import (  # noqa: F401
+    analytics,
+    api,
+    identity,
+    ml,
+    monitoring,
+    query,
+    registry,
+    storage,
+)
 from tricloud.engine.handlers.base import HANDLERS, Ctx, Handler, Replace, Resource
 
 __all__ = ["HANDLERS", "Ctx", "Handler", "Replace", "Resource"]

@@ -1,0 +1,95 @@
+"""The model registry and the serving record offline: SageMaker model package groups in moto, the endpoint update
+a rollout needs, and the provider functions (invokes) the stack program calls, answered from the emulator.
+
+`INVOKES` maps a provider function token to `fn(ctx, args) -> result`; the engine's mocks consult it before the
+recording mocks' defaults, so `ssm.getParametersByPath` returns what `tricloud model rollout` wrote to moto's SSM.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from tricloud.engine.handlers.base import Ctx, Handler, Replace, Resource, found, register, tag_list
+from tricloud.engine.handlers.ml import Endpoint as EndpointBase
+from tricloud.engine.state import Entry
+from tricloud.mocks.aws import parameters_by_path
+
+Invoke = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
+
+
+@register("aws:sagemaker/modelPackageGroup:ModelPackageGroup", "sagemaker")
+class ModelPackageGroup(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        name = r.physical("modelPackageGroupName")
+        arn = ctx.client("sagemaker").create_model_package_group(
+            ModelPackageGroupName=name,
+            ModelPackageGroupDescription=r.get("modelPackageGroupDescription", ""),
+            Tags=tag_list(r.get("tags")),
+        )["ModelPackageGroupArn"]
+        return name, {"modelPackageGroupName": name, "arn": arn, "tagsAll": r.get("tags", {})}
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        # moto has no DeleteModelPackageGroup: the group (and its versions) live until the emulator stops.
+        e.deviations.append("moto cannot delete model package groups: it stays until the emulator stops")
+
+    def exists(self, ctx: Ctx, e: Entry) -> bool:
+        return found(lambda: ctx.client("sagemaker").describe_model_package_group(ModelPackageGroupName=e.id))
+
+
+@register("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy", "sagemaker")
+class ModelPackageGroupPolicy(Handler):
+    def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
+        group = str(r.get("modelPackageGroupName"))
+        policy = r.get("resourcePolicy")
+        doc = json.loads(policy) if isinstance(policy, str) else policy
+        if not isinstance(doc, dict) or not doc.get("Statement"):
+            raise ValueError(f"resourcePolicy of {group}: not an IAM policy document: {policy!r}")
+        # The group must exist, as PutModelPackageGroupPolicy demands.
+        ctx.client("sagemaker").describe_model_package_group(ModelPackageGroupName=group)
+        r.deviate("moto has no model package group policies: the policy is validated and kept in state only")
+        return group, {"modelPackageGroupName": group}
+
+    def update(self, ctx: Ctx, r: Resource, old: Entry) -> tuple[str, dict[str, Any]]:
+        return self.create(ctx, r)
+
+    def delete(self, ctx: Ctx, e: Entry) -> None:
+        pass  # nothing was created in the emulator
+
+
+@register("aws:sagemaker/endpoint:Endpoint", "sagemaker")
+class Endpoint(EndpointBase):
+    """A model rollout changes the endpoint's configuration. moto (5.2) has no UpdateEndpoint, so the endpoint is
+    re-created under its name with the new configuration: instant, where AWS shifts traffic blue/green."""
+
+    def update(self, ctx: Ctx, r: Resource, old: Entry) -> tuple[str, dict[str, Any]]:
+        if r.physical() != old.id:
+            raise Replace
+        ctx.client("sagemaker").delete_endpoint(EndpointName=old.id)
+        _, outputs = self.create(ctx, r)
+        r.deviate(
+            "moto has no UpdateEndpoint: the endpoint was re-created with the new configuration at once"
+        )
+        return old.id, {**old.outputs, **outputs}
+
+
+def _parameters_by_path(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    ssm = ctx.client("ssm")
+    store: dict[str, str] = {}
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=str(args.get("path")),
+        Recursive=bool(args.get("recursive")),
+        WithDecryption=bool(args.get("withDecryption")),
+    )
+    for page in pages:
+        store.update({p["Name"]: p["Value"] for p in page["Parameters"]})
+    return parameters_by_path({**args, "region": ctx.region}, store)
+
+
+INVOKES: dict[str, Invoke] = {"aws:ssm/getParametersByPath:getParametersByPath": _parameters_by_path}
+
+
+def emulator_invokes(ctx: Callable[[], Ctx]) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The invokes bound to an engine's context (created lazily: the emulator may start after the mocks)."""
+    return {token: (lambda args, fn=fn: fn(ctx(), args)) for token, fn in INVOKES.items()}

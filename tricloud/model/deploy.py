@@ -1,0 +1,122 @@
+"""Apply the stack's endpoint change after the serving record moved: one interface, two implementations.
+
+- `AutomationDeployer` (a real account): Pulumi's Automation API runs a targeted `up` of the stack in
+  `stacks/<cloud>`, limited to the endpoint's Model, EndpointConfiguration and Endpoint, so SageMaker's blue/green
+  canary with auto-rollback does the traffic shift and nothing else in the stack changes during a model rollout.
+- `LocalEngineDeployer` (offline): the local engine re-applies the stack program into the emulator; only the
+  endpoint's resources change, because only their inputs (the serving record) changed.
+
+The offline canary of the later round plugs in here: a deployer whose `apply` also runs the local traffic split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tricloud.model.base import REPO_ROOT
+
+# The resources a model rollout may change (types of the ModelEndpoint component's children).
+ENDPOINT_TYPES = (
+    "aws:sagemaker/model:Model",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+    "aws:sagemaker/endpoint:Endpoint",
+)
+
+
+@dataclass
+class DeployOutcome:
+    ok: bool
+    summary: str
+    changed: list[str] = field(default_factory=list)  # "<action> <type> <name>"
+
+
+class EndpointDeployer(Protocol):
+    def apply(self, reason: str) -> DeployOutcome:
+        """Bring the endpoint to what the stack program now computes (it reads the serving record)."""
+        ...
+
+
+def endpoint_urns(resources: Sequence[dict[str, Any]], types: Sequence[str] = ENDPOINT_TYPES) -> list[str]:
+    """URNs of the endpoint's resources in an exported deployment (`stack.export_stack().deployment`)."""
+    urns = sorted(r["urn"] for r in resources if r.get("type") in types)
+    if not urns:
+        raise LookupError(f"the stack state holds none of {', '.join(types)}: run `pulumi up` once first")
+    return urns
+
+
+class AutomationDeployer:
+    """A targeted `pulumi up` through the Automation API (needs the Pulumi CLI and the stack's backend login)."""
+
+    def __init__(
+        self,
+        cloud: str,
+        stack: str,
+        *,
+        report: Callable[[str], None] = lambda line: None,
+        select_stack: Callable[..., Any] | None = None,
+        types: Sequence[str] = ENDPOINT_TYPES,
+    ) -> None:
+        self.cloud, self.stack, self.report, self.types = cloud, stack, report, types
+        self._select = select_stack
+
+    def _stack(self) -> Any:
+        if self._select is None:
+            from pulumi import automation as auto
+
+            self._select = auto.select_stack
+        return self._select(stack_name=self.stack, work_dir=str(REPO_ROOT / "stacks" / self.cloud))
+
+    def apply(self, reason: str) -> DeployOutcome:
+        stack = self._stack()
+        targets = endpoint_urns(stack.export_stack().deployment.get("resources", []), self.types)
+        self.report(f"pulumi up --target ({len(targets)} endpoint resources): {reason}")
+        try:
+            result = stack.up(
+                target=targets,
+                target_dependents=False,
+                message=f"tricloud model: {reason}",
+                on_output=lambda line: self.report(line.rstrip()),
+                color="never",
+            )
+        except Exception as exc:  # CommandError: the update failed (SageMaker rolled the endpoint back, ...)
+            return DeployOutcome(False, f"pulumi up failed: {str(exc).strip()[-600:]}")
+        changes = dict(getattr(result.summary, "resource_changes", None) or {})
+        return DeployOutcome(
+            True, f"pulumi up: {changes or 'no changes'}", [f"{k} {v}" for k, v in changes.items()]
+        )
+
+
+class LocalEngineDeployer:
+    """The local engine's apply of the stack into the emulator (moto switches configurations at once)."""
+
+    def __init__(
+        self,
+        emulator: Any,
+        stack: str,
+        *,
+        state_path: Path | None = None,
+        report: Callable[[str], None] = print,
+    ) -> None:
+        self.emulator, self.stack, self.state_path, self.report = emulator, stack, state_path, report
+
+    def apply(self, reason: str) -> DeployOutcome:
+        from tricloud.engine import Engine
+
+        changed: list[str] = []
+
+        def on_event(e: Any) -> None:
+            if e.action not in ("unchanged", "record"):
+                changed.append(f"{e.action} {e.type} {e.name}")
+
+        self.report(f"local engine apply: {reason}")
+        engine = Engine(self.emulator, stack=self.stack, state_path=self.state_path, on_event=on_event)
+        try:
+            result = engine.apply()
+        except Exception as exc:
+            return DeployOutcome(False, f"local apply failed: {type(exc).__name__}: {exc}", changed)
+        for line in changed:
+            self.report(f"  {line}")
+        return DeployOutcome(True, result.summary(), changed)
