@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from tricloud.engine.emulator import Emulator
 from tricloud.engine.handlers.identity import local_policies
+from tricloud.engine.handlers.registry import group_deleted
 from tricloud.engine.state import Entry
 
 ACTIVE_CLUSTER = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
@@ -94,6 +95,15 @@ LISTERS: dict[str, Lister] = {
         "sagemaker",
         lambda c: _same([m["EndpointName"] for m in c.list_endpoints()["Endpoints"]]),
         "aws:sagemaker/endpoint:Endpoint",
+    ),
+    "sagemaker model package groups": Lister(
+        "sagemaker",
+        lambda c: {
+            g["ModelPackageGroupName"]: g["ModelPackageGroupName"]
+            for g in c.list_model_package_groups()["ModelPackageGroupSummaryList"]
+            if not group_deleted(c, g["ModelPackageGroupArn"])
+        },
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
     ),
     "sagemaker endpoint configs": Lister(
         "sagemaker",
@@ -265,6 +275,18 @@ CASCADES: dict[str, tuple[str, str]] = {
         "a setting of the repository",
     ),
     "aws:emr/instanceGroup:InstanceGroup": ("aws:emr/cluster:Cluster", "terminated with its cluster"),
+    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": (
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+        "a setting of the group",
+    ),
+    "aws:glue/catalogTable:CatalogTable": (
+        "aws:glue/catalogDatabase:CatalogDatabase",
+        "DeleteDatabase deletes the database's tables",
+    ),
+    "aws:athena/namedQuery:NamedQuery": (
+        "aws:athena/workgroup:Workgroup",
+        "saved queries go with their workgroup (DeleteWorkGroup with RecursiveDeleteOption)",
+    ),
 }
 
 

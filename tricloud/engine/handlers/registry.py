@@ -11,7 +11,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tricloud.engine.handlers.base import Ctx, Handler, Replace, Resource, found, register, tag_list
+from botocore.exceptions import ClientError
+
+from tricloud.engine.handlers.base import (
+    Ctx,
+    Handler,
+    Replace,
+    Resource,
+    gone,
+    ignore_gone,
+    register,
+    tag_list,
+)
 from tricloud.engine.handlers.ml import Endpoint as EndpointBase
 from tricloud.engine.state import Entry
 from tricloud.mocks.aws import parameters_by_path
@@ -19,23 +30,65 @@ from tricloud.mocks.aws import parameters_by_path
 Invoke = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
 
 
+# moto 5 has no DeleteModelPackageGroup (nor DeleteModelPackage): a destroyed group is marked with this tag, hidden
+# from the leftovers listing, and adopted again by the next create of the same name (a deviation both ways).
+DELETED_TAG = "tricloud:deleted"
+
+
+def group_deleted(sm: Any, arn: str) -> bool:
+    return any(t["Key"] == DELETED_TAG for t in sm.list_tags(ResourceArn=arn)["Tags"])
+
+
 @register("aws:sagemaker/modelPackageGroup:ModelPackageGroup", "sagemaker")
 class ModelPackageGroup(Handler):
     def create(self, ctx: Ctx, r: Resource) -> tuple[str, dict[str, Any]]:
-        name = r.physical("modelPackageGroupName")
-        arn = ctx.client("sagemaker").create_model_package_group(
-            ModelPackageGroupName=name,
-            ModelPackageGroupDescription=r.get("modelPackageGroupDescription", ""),
-            Tags=tag_list(r.get("tags")),
-        )["ModelPackageGroupArn"]
+        sm, name = ctx.client("sagemaker"), r.physical("modelPackageGroupName")
+        arn = self._tombstoned(sm, name)
+        if arn:
+            sm.delete_tags(ResourceArn=arn, TagKeys=[DELETED_TAG])
+            r.deviate(
+                "moto cannot delete model package groups: re-adopted the destroyed group, versions included"
+            )
+        else:
+            arn = sm.create_model_package_group(
+                ModelPackageGroupName=name,
+                ModelPackageGroupDescription=r.get("modelPackageGroupDescription", ""),
+                Tags=tag_list(r.get("tags")),
+            )["ModelPackageGroupArn"]
         return name, {"modelPackageGroupName": name, "arn": arn, "tagsAll": r.get("tags", {})}
 
+    @staticmethod
+    def _tombstoned(sm: Any, name: str) -> str | None:
+        """The ARN of a group of this name that a destroy marked deleted, if any."""
+        try:
+            arn = str(sm.describe_model_package_group(ModelPackageGroupName=name)["ModelPackageGroupArn"])
+        except ClientError as exc:
+            if gone(exc):
+                return None
+            raise
+        return arn if group_deleted(sm, arn) else None
+
     def delete(self, ctx: Ctx, e: Entry) -> None:
-        # moto has no DeleteModelPackageGroup: the group (and its versions) live until the emulator stops.
-        e.deviations.append("moto cannot delete model package groups: it stays until the emulator stops")
+        sm = ctx.client("sagemaker")
+
+        def mark() -> None:
+            arn = sm.describe_model_package_group(ModelPackageGroupName=e.id)["ModelPackageGroupArn"]
+            sm.add_tags(ResourceArn=arn, Tags=[{"Key": DELETED_TAG, "Value": "true"}])
+
+        ignore_gone(mark)
+        e.deviations.append(
+            "moto cannot delete model package groups: marked deleted (tag) until the emulator stops"
+        )
 
     def exists(self, ctx: Ctx, e: Entry) -> bool:
-        return found(lambda: ctx.client("sagemaker").describe_model_package_group(ModelPackageGroupName=e.id))
+        sm = ctx.client("sagemaker")
+        try:
+            arn = sm.describe_model_package_group(ModelPackageGroupName=e.id)["ModelPackageGroupArn"]
+        except ClientError as exc:
+            if gone(exc):
+                return False
+            raise
+        return not group_deleted(sm, arn)
 
 
 @register("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy", "sagemaker")
