@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from tricloud.emulate.least_privilege import removed
 from tricloud.emulate.platform import SAMPLE, PlatformError, signed_request
 from tricloud.engine import Emulator, iam
 from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
@@ -270,6 +271,40 @@ def test_authorizer_reads_the_role_like_moto_with_the_real_arn(emulator) -> None
         _drop_role(emulator, "iam-test-authz")
 
 
+def test_removed_takes_one_action_out_of_the_applied_role_and_puts_it_back(emulator) -> None:
+    statements = [
+        {
+            "Sid": "A",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": "arn:aws:s3:::b/x/*",
+        },
+        {"Sid": "B", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/y/*"},
+    ]
+    arn = _role(emulator, "iam-test-removed", statements)
+    client = emulator.client("iam")
+
+    def current() -> list[dict]:
+        return client.get_role_policy(RoleName="iam-test-removed", PolicyName="p")["PolicyDocument"][
+            "Statement"
+        ]
+
+    try:
+        with removed(client, arn, "s3:GetObject", "/x/") as changed:
+            assert changed == ["p"]
+            assert [(st["Sid"], st["Action"]) for st in current()] == [
+                ("A", ["s3:PutObject"]),
+                ("B", ["s3:GetObject"]),
+            ]
+        with removed(client, arn, "s3:GetObject", "/y/"):
+            assert [st["Sid"] for st in current()] == ["A"]  # an emptied statement goes
+        with removed(client, arn, "s3:DeleteObject") as changed:
+            assert changed == []
+        assert current() == statements
+    finally:
+        _drop_role(emulator, "iam-test-removed")
+
+
 def test_a_plain_moto_server_is_refused_with_the_fix(plain_moto_process) -> None:
     """`moto_server` (unpatched) breaks on signed body-less calls once enforcing: the start says what to run."""
     from tricloud.engine import EmulatorError
@@ -282,30 +317,15 @@ def test_a_plain_moto_server_is_refused_with_the_fix(plain_moto_process) -> None
 
 
 @contextmanager
-def without(platform, role_arn: str, action: str, resource_part: str = "") -> Iterator[None]:
-    """The applied role with `action` removed from the statements whose resources contain `resource_part`."""
-    client = platform.emulator.client("iam")
-    name = role_arn.rsplit("/", 1)[-1]
-    saved = {}
-    for pname in client.list_role_policies(RoleName=name)["PolicyNames"]:
-        doc = client.get_role_policy(RoleName=name, PolicyName=pname)["PolicyDocument"]
-        changed = False
-        for st in doc["Statement"]:
-            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            if action in actions and resource_part in json.dumps(st["Resource"]):
-                st["Action"] = [a for a in actions if a != action] or ["s3:GetBucketTagging"]
-                changed = True
-        if changed:
-            saved[pname] = client.get_role_policy(RoleName=name, PolicyName=pname)["PolicyDocument"]
-            client.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
-    assert saved, f"{name} has no statement with {action} on {resource_part!r}"
-    platform.authorizer.forget()
-    try:
-        yield
-    finally:
-        for pname, doc in saved.items():
-            client.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
+def without(platform, role_arn: str, action: str, where: str = "") -> Iterator[None]:
+    """The applied role without `action` in its statements on resources containing `where` (then restored)."""
+    with removed(platform.emulator.client("iam"), role_arn, action, where) as changed:
+        assert changed, f"{role_arn} has no statement with {action} on {where!r}"
         platform.authorizer.forget()
+        try:
+            yield
+        finally:
+            platform.authorizer.forget()
 
 
 def test_the_whole_platform_ran_with_enforcement_and_each_workload_as_its_role(platform) -> None:
