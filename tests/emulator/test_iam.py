@@ -4,6 +4,9 @@ statement fails its workload's phase with an access-denied error naming the acti
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -424,14 +427,43 @@ def test_function_without_log_permissions_loses_its_logs_not_its_answers(platfor
         f"arn:aws:sts::{ACCOUNT}:assumed-role/tricloud-aws-dev-api-function/"
     )
     assert "logs:PutLogEvents" in platform.denials_log.read_text()
+    shown = _cli(["logs", "aws", "-n", "3"], platform.engine.state_path.parent)
+    assert shown.returncode == 0 and "iam-denials" in shown.stderr, shown.stderr
+    assert "AccessDenied (lambda)" in shown.stdout and "logs:PutLogEvents" in shown.stdout
+
+
+def _cli(args: list[str], state_dir, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRICLOUD_STATE_DIR": str(state_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "tricloud", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_the_demo_tells_the_learner_iam_is_enforced_and_where_denials_show(tmp_path) -> None:
+    run = _cli(["emulate", "aws", "--apply-only", "--json"], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = " ".join(run.stderr.split())  # rich wraps lines
+    assert (
+        f"IAM enforced: moto authenticates and authorizes every call; the stack was applied by IAM user {iam.DEPLOYER}"
+        in out
+    )
+    for workload, role, service in (
+        ("spark job", "tricloud-aws-dev-spark-job", "emr-serverless.amazonaws.com"),
+        ("training", "tricloud-aws-dev-sagemaker-training", "sagemaker.amazonaws.com"),
+        ("endpoint", "tricloud-aws-dev-sagemaker-endpoint", "sagemaker.amazonaws.com"),
+        ("function", "tricloud-aws-dev-api-function", "lambda.amazonaws.com"),
+    ):
+        assert f"{workload} {role} (assumed by {service})" in out
+    assert "fails its phase naming the action and the resource, and is logged to" in out
+    assert "logs/aws-dev/iam-denials.log" in out
+    summary = json.loads(run.stdout)["iam"]
+    assert summary["enforced"] is True and summary["deployer"] == iam.DEPLOYER
+    assert summary["roles"]["function"]["assumed_by"] == "lambda.amazonaws.com"
+    assert summary["not_enforced_on"] == []
 
 
 def test_run_as_runs_a_command_with_a_role_session(platform, tmp_path) -> None:
     """The seam for the delivery commands: any command, as one of the stack's roles, against the running emulator."""
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "TRICLOUD_STATE_DIR": str(platform.engine.state_path.parent)}
     script = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
 
