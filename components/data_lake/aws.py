@@ -305,11 +305,8 @@ class DataLake(pulumi.ComponentResource):
                 sid=f"List{zone.value.title()}",
                 conditions=list_cond,
             ),
-            pol.statement(
-                ["s3:GetObject", "s3:GetObjectVersion"],
-                [self.object_arn(zone, prefix)],
-                sid=f"Read{zone.value.title()}",
-            ),
+            # Current objects only: no reader (SageMaker, EMR, Glue, s3a) asks for a past version by id.
+            pol.statement(["s3:GetObject"], [self.object_arn(zone, prefix)], sid=f"Read{zone.value.title()}"),
             pol.kms_use_statement(self.key_arn, encrypt=False),
         ]
 

@@ -23,15 +23,16 @@ REGION = stack_config("aws", "dev")["aws:region"]
 
 
 class MotoProcess:
-    """`moto_server` in a child process on a free loopback port; it outlives any process the test kills."""
+    """A moto server in a child process on a free loopback port; it outlives any process the test kills. By default
+    the one whose SigV4 check works with IAM enforced (`tricloud.engine.moto_server`), as the docs tell users."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "tricloud.engine.moto_server") -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -67,6 +68,16 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture()
 def moto_process() -> Iterator[MotoProcess]:
     moto = MotoProcess()
+    try:
+        yield moto
+    finally:
+        moto.stop()
+
+
+@pytest.fixture()
+def plain_moto_process() -> Iterator[MotoProcess]:
+    """moto's own `moto_server`, without tricloud's fixes to its request authentication."""
+    moto = MotoProcess(module="moto.server")
     try:
         yield moto
     finally:

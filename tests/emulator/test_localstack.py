@@ -94,3 +94,21 @@ def test_rollback_alarm_goes_to_alarm_on_breaching_metrics(applied) -> None:
         time.sleep(3)
         state = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
     assert state == "ALARM", f"{name} stayed {state} after 90 s of breaching Invocation5XXErrors"
+
+
+def test_iam_is_enforced_on_moto_and_not_on_localstack(applied) -> None:
+    """The tier's promise, as the run prints it: moto authorizes a role session, LocalStack's free core does not."""
+    from botocore.exceptions import ClientError
+
+    from tricloud.engine import iam
+
+    emu, outputs = applied
+    session = emu.assume_role(outputs["spark_job_role"], {"Service": iam.SPARK_SERVICE["serverless"]})
+    raw = outputs["raw_uri"].split("/")[2]
+    # The Spark job may only read raw; LocalStack (S3) lets its session write there all the same.
+    emu.session_client("s3", session).put_object(Bucket=raw, Key="iam-probe.txt", Body=b"x")
+    localstack_client("s3").delete_object(Bucket=raw, Key="iam-probe.txt")
+    # moto (EMR Serverless here) decides: the role mirrored into moto carries no policy, so nothing is allowed.
+    with pytest.raises(ClientError) as err:
+        emu.session_client("emr-serverless", session).list_applications()
+    assert "AccessDenied" in str(err.value)  # moto answers JSON services with its XML error body

@@ -214,7 +214,7 @@ def test_runtime_shim_refuses_unsigned_and_wrongly_signed_calls(platform) -> Non
 
 def test_lambda_runs_with_its_roles_credentials_not_the_root_keys(platform) -> None:
     role = next(fn.role for fn in (r.function for r in platform.gateway.routes))
-    creds = platform.credentials_for(role)
+    creds = platform.credentials_for(role, "lambda.amazonaws.com")
     assert creds["AWS_ACCESS_KEY_ID"] != ACCESS_KEY_ID and creds["AWS_SESSION_TOKEN"]
     ok = _runtime_client(
         platform, creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], creds["AWS_SESSION_TOKEN"]

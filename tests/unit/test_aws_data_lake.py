@@ -217,6 +217,9 @@ def test_grants_are_scoped_to_a_zone_prefix_and_the_lake_key(mocks: RecordingMoc
         assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
         get = next(s for s in r if "s3:GetObject" in s["Action"])
         assert get["Resource"] == [bucket_arn("artifacts") + "/models/*"]
+        assert get["Action"] == [
+            "s3:GetObject"
+        ]  # no past versions: the emulator's evaluation showed none read
         kms = next(s for s in r if s["Action"][0].startswith("kms:"))
         assert kms["Resource"] == [KEY_ARN] and "kms:GenerateDataKey" not in kms["Action"]
         w = doc(mocks.one("aws:iam/rolePolicy:RolePolicy", "reader-lake-raw-uploads-write"))["Statement"]

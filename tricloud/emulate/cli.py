@@ -246,6 +246,7 @@ def _run(platform: Any, region: str, *, apply_only: bool, serve: bool) -> dict[s
         "deviations": [{"type": t, "name": n, "message": m} for t, n, m in res.deviations],
         "outputs": {k: str(v) for k, v in res.outputs.items()},
     }
+    summary["iam"] = _print_iam(platform)
     if apply_only:
         return summary
     platform.upload_raw()
@@ -282,6 +283,147 @@ def _run(platform: Any, region: str, *, apply_only: bool, serve: bool) -> dict[s
     return summary
 
 
+@emulate_app.command("run-as", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_as(
+    ctx: typer.Context,
+    role: str = typer.Argument(..., help="One of the stack's roles: its name or ARN."),
+    stack: str = typer.Option("dev", "--stack", "-s"),
+    principal: str | None = typer.Option(
+        None,
+        "--principal",
+        help="Who assumes the role: a service (sagemaker.amazonaws.com) or federated:<provider ARN>. "
+        "Default: the one principal its trust policy names.",
+    ),
+    claims: list[str] = typer.Option(
+        [],
+        "--claim",
+        help="KEY=VALUE context its trust conditions read, e.g. a web identity token's "
+        "token.actions.githubusercontent.com:sub=repo:OWNER/REPO:environment:NAME (repeatable).",
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of a failure."),
+) -> None:
+    """Run a command as one of the stack's roles against its running emulator (a `--serve` run, or a deployment
+    kept with `--endpoint`), with IAM enforced: `tricloud emulate run-as ROLE -- COMMAND [ARGS...]`. The command
+    gets the role's session and the emulator's endpoints in the standard AWS_* variables; its exit status is ours."""
+    import os
+    import subprocess
+
+    from tricloud.engine import State, iam
+    from tricloud.engine.emulator import reachable
+    from tricloud.engine.state import default_path
+    from tricloud.inventory import REPO_ROOT
+
+    command = list(ctx.args)
+    if not command:
+        fail("no command given", "tricloud emulate run-as ROLE -- COMMAND [ARGS...]")
+    context: dict[str, str] = {}
+    for claim in claims:
+        key, sep, value = claim.partition("=")
+        if not sep or not key:
+            fail(
+                f"--claim {claim!r}: expected KEY=VALUE",
+                "e.g. --claim token.actions.githubusercontent.com:aud=sts.amazonaws.com",
+            )
+        context[key] = value
+    path = default_path(REPO_ROOT, "aws", stack)
+    with guarded(debug, f"the state file {path} may be damaged: look at it, or delete it"):
+        state = State.load(path)
+    url = state.emulator.get("moto_url")
+    if not url or not reachable(url):
+        fail(
+            f"stack {stack!r} has no running emulator ({_shown(path)}: {url or 'no deployment'})",
+            "start one: `tricloud emulate aws --serve` (another terminal) or `--endpoint URL`",
+        )
+    emu = _state_emulator(state, url, "start the emulator the state was written for")
+    with emu, guarded(debug, "check the role name and its trust policy (`tricloud inventory aws`)"):
+        arn = role if role.startswith("arn:") else emu.client("iam").get_role(RoleName=role)["Role"]["Arn"]
+        who = _principal(emu, arn, principal)
+        try:
+            session = emu.assume_role(arn, who, context=context)
+        except iam.IamError as exc:
+            fail(str(exc), "pass --principal (and --claim for its trust conditions)")
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {**keep, **emu.env(), **session.env()}
+    err.print(f"[dim]as {session.session_arn} (assumed by {next(iter(who.values()))})[/]", highlight=False)
+    raise typer.Exit(subprocess.run(command, env=env, check=False).returncode)
+
+
+def _state_emulator(state: Any, url: str, fix: str) -> Any:
+    """The emulator a state file was written against, at `url` (IAM enforced, as when it was applied)."""
+    from tricloud.engine import Emulator, EmulatorError
+
+    try:
+        return Emulator.start(
+            state.emulator.get("region", "ap-south-1"),
+            endpoint=url,
+            backend=state.emulator.get("backend", "moto"),
+            localstack_url=state.emulator.get("localstack_url"),
+        )
+    except EmulatorError as exc:
+        fail(str(exc), fix)
+
+
+def _principal(emu: Any, role_arn: str, given: str | None) -> dict[str, str]:
+    if given:
+        if given.startswith("federated:"):
+            return {"Federated": given.removeprefix("federated:")}
+        return {"Service": given}
+    trust = emu.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"][
+        "AssumeRolePolicyDocument"
+    ]
+    found = [
+        {kind: name}
+        for st in trust.get("Statement", [])
+        if st.get("Effect") == "Allow" and isinstance(st.get("Principal"), dict)
+        for kind, names in st["Principal"].items()
+        if kind in ("Service", "Federated")
+        for name in (names if isinstance(names, list) else [names])
+    ]
+    if len(found) != 1:
+        fail(
+            f"{role_arn}: its trust policy names {len(found)} service or federated principals",
+            "pass --principal SERVICE or --principal federated:<provider ARN>",
+        )
+    return found[0]
+
+
+def _print_iam(platform: Any) -> dict[str, Any]:
+    """Tell the learner that IAM is enforced, who runs as which role, and where a denial would show."""
+    from tricloud.engine import iam
+    from tricloud.engine.emulator import LOCALSTACK_SERVICES
+
+    emu = platform.emulator
+    if not emu.enforce_iam:
+        err.print("[yellow]IAM is not enforced: every call is allowed[/]")
+        return {"enforced": False}
+    ids = platform.identities()
+    err.print(
+        f"[bold]IAM enforced[/]: moto authenticates and authorizes every call; the stack was applied by IAM user "
+        f"{iam.DEPLOYER}, and each workload runs as its role:"
+    )
+    for workload, (role, service) in ids.items():
+        err.print(f"  {workload:<10} {role.rsplit('/', 1)[-1]}  (assumed by {service})", highlight=False)
+    where = _shown(platform.denials_log)
+    err.print(
+        f"  a denied call fails its phase naming the action and the resource, and is logged to {where} "
+        "(`tricloud logs aws`)",
+        soft_wrap=True,
+    )
+    if emu.backend == "localstack":
+        err.print(
+            f"[yellow]  not on LocalStack: its free core does not evaluate IAM (ENFORCE_IAM is a LocalStack Pro "
+            f"feature), so {', '.join(sorted(LOCALSTACK_SERVICES))} calls are allowed for anyone[/]",
+            soft_wrap=True,
+        )
+    return {
+        "enforced": True,
+        "deployer": iam.DEPLOYER,
+        "roles": {w: {"role": r, "assumed_by": s} for w, (r, s) in ids.items()},
+        "denials_log": str(platform.denials_log),
+        "not_enforced_on": sorted(LOCALSTACK_SERVICES) if emu.backend == "localstack" else [],
+    }
+
+
 def destroy(
     cloud: str = typer.Argument(..., help="aws"),
     local: bool = typer.Option(False, "--local", help="Destroy the emulated (offline) deployment."),
@@ -294,7 +436,7 @@ def destroy(
     """Delete an emulated deployment in reverse dependency order, what a killed run left (processes, folders,
     half-made resources), and what carries the stack's names or tags; then check the emulator is empty."""
     from tricloud.emulate.processes import reap
-    from tricloud.engine import Emulator, EmulatorError, Engine, State
+    from tricloud.engine import Engine, State
     from tricloud.engine.emulator import reachable
     from tricloud.engine.leftovers import leftovers
     from tricloud.engine.state import default_path
@@ -329,15 +471,9 @@ def destroy(
             )
             path.unlink(missing_ok=True)
             return
-    try:
-        emu = Emulator.start(
-            state.emulator.get("region", "ap-south-1"),
-            endpoint=url,
-            backend=state.emulator.get("backend", "moto"),
-            localstack_url=state.emulator.get("localstack_url"),
-        )
-    except EmulatorError as exc:
-        fail(str(exc), "start the emulator the state was written for, or delete the state file")
+    emu = _state_emulator(
+        state, url, "start the emulator the state was written for, or delete the state file"
+    )
     with emu, guarded(debug, "run it again: a destroy resumes where it stopped"):
         result = Engine(emu, stack=stack, state_path=path).destroy()
         left = leftovers(emu)

@@ -3,7 +3,8 @@
 Requests become payload-v2 events; `AWS_IAM` routes verify SigV4 against the emulator's keys; the stage's default
 throttling is enforced with a token bucket; the function's timeout, environment, memory, reserved concurrency and
 role come from the function as the emulator holds it, and it runs with its role's credentials (STS AssumeRole), not
-the emulator's root keys. Errors have API Gateway's shapes, `{"message": ...}`: 403/404/429, a throttled Lambda
+the emulator's root keys. What Lambda itself does with the role is authorized too: decrypting the environment with
+the function's KMS key at each cold start, and shipping the log lines to the log group. Errors have API Gateway's shapes, `{"message": ...}`: 403/404/429, a throttled Lambda
 (reserved concurrency reached) 500 "Internal Server Error", a function error or timeout 502 "Internal Server Error"
 (AWS Lambda developer guide, "Handling Lambda errors with an API Gateway API"), an integration timeout 503
 "Service Unavailable". The handler's log lines and START/END/REPORT go to the function's log group and to a file.
@@ -57,6 +58,11 @@ class FunctionSpec:
     log_group: str
     role: str = ""
     reserved_concurrency: int | None = None
+    kms_key_arn: str = ""  # the customer key Lambda decrypts the environment with (as the function's role)
+
+
+# (action, resource ARN) -> a denial (truthy) or None: what Lambda does as the function's role is authorized
+Authorize = Callable[[str, str], Any]
 
 
 @dataclass
@@ -94,8 +100,16 @@ class LogSink:
     """A function's log lines: appended to a file the learner can read and shipped to its CloudWatch log group,
     one stream per execution environment (`YYYY/MM/DD/[$LATEST]<id>`), as Lambda names them."""
 
-    def __init__(self, fn: FunctionSpec, logs: Any | None, folder: Path) -> None:
-        self.fn, self.logs = fn, logs
+    def __init__(
+        self,
+        fn: FunctionSpec,
+        logs: Any | None,
+        folder: Path,
+        *,
+        authorize: Authorize | None = None,
+        group_arn: str = "",
+    ) -> None:
+        self.fn, self.logs, self.authorize, self.group_arn = fn, logs, authorize, group_arn
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{fn.name}.log"
         self.file = self.path.open("a", encoding="utf-8", buffering=1)
@@ -119,6 +133,21 @@ class LogSink:
         if self.logs is None:
             return
         for stream, events in batches.items():
+            if self.authorize is not None:
+                # Lambda ships the logs as the function's role: without the permission they are lost, as on AWS.
+                target = f"{self.group_arn}:log-stream:{stream}"
+                needed = (
+                    ["logs:PutLogEvents"]
+                    if stream in self.created
+                    else ["logs:CreateLogStream", "logs:PutLogEvents"]
+                )
+                denial = next((d for a in needed if (d := self.authorize(a, target))), None)
+                if denial:
+                    if not self.warned:
+                        self.warned = True
+                        with self.lock:
+                            self.file.write(f"[tricloud] AccessDenied: {denial}: log lines are not shipped\n")
+                    continue
             try:
                 if stream not in self.created:
                     with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
@@ -171,8 +200,11 @@ class LambdaRuntime:
         tracker: Tracker | None = None,
         logs: Any | None = None,
         logs_dir: Path | None = None,
+        authorize: Authorize | None = None,
+        log_group_arn: str = "",
     ) -> None:
         self.fn = fn
+        self.authorize = authorize
         self.base_env = base_env
         self.workdir = workdir
         self.concurrency = max(0, concurrency)
@@ -184,7 +216,9 @@ class LambdaRuntime:
         self.cold_starts = 0
         self.throttles = 0
         self.task_root = self._extract()
-        self.sink = LogSink(fn, logs, logs_dir or workdir / "logs")
+        self.sink = LogSink(
+            fn, logs, logs_dir or workdir / "logs", authorize=authorize, group_arn=log_group_arn
+        )
 
     def _extract(self) -> Path:
         root = self.workdir / f"task-{self.fn.name}"
@@ -213,6 +247,18 @@ class LambdaRuntime:
 
     def _start(self) -> Worker:
         stream = self.sink.stream_name()
+        if self.authorize is not None and self.fn.kms_key_arn:
+            denial = self.authorize("kms:Decrypt", self.fn.kms_key_arn)
+            if (
+                denial
+            ):  # Lambda decrypts the environment as the function's role before the handler is imported
+                message = (
+                    "KMSAccessDeniedException: Lambda was unable to decrypt the environment variables because KMS "
+                    f"access was denied ({denial})"
+                )
+                self.sink.write(stream, f"[ERROR] {message}")
+                self.sink.flush()
+                raise GatewayError(f"function {self.fn.name}: init failed: {message}")
         proc = self.tracker.popen(
             f"lambda worker {self.fn.name}",
             [sys.executable, "-m", "tricloud.emulate.lambda_worker"],
@@ -357,6 +403,7 @@ def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[Rout
                     "LogGroup", f"/aws/lambda/{conf['FunctionName']}"
                 ),
                 role=conf.get("Role", ""),
+                kms_key_arn=conf.get("KMSKeyArn", ""),
                 reserved_concurrency=lam.get_function_concurrency(FunctionName=conf["FunctionName"]).get(
                     "ReservedConcurrentExecutions"
                 ),
@@ -388,9 +435,11 @@ class Gateway:
         port: int = 0,
         throttle: bool = True,
         tracker: Tracker | None = None,
+        authorize: Callable[[FunctionSpec, str, str], Any] | None = None,
     ) -> None:
         """`function_env(fn)` gives a function's environment (endpoints, its role's credentials) at each cold
-        start; workers live under `workdir`, logs go to `logs_dir/<function>.log` and the log group."""
+        start; workers live under `workdir`, logs go to `logs_dir/<function>.log` and the log group.
+        `authorize(fn, action, resource)` decides what Lambda does as the function's role (None: allowed)."""
         self.emu = emu
         self.api_id = api_id
         self.account = emu.account_id()
@@ -418,6 +467,8 @@ class Gateway:
                     tracker=tracker,
                     logs=emu.client("logs"),
                     logs_dir=logs_dir,
+                    authorize=None if authorize is None else (lambda a, r, fn=fn: authorize(fn, a, r)),
+                    log_group_arn=f"arn:aws:logs:{emu.region}:{self.account}:log-group:{fn.log_group}",
                 )
         self.keys = {ACCESS_KEY_ID: SECRET_ACCESS_KEY}
         self.http = LoopbackServer(self.handle, max_body_bytes=MAX_BODY_BYTES, port=port)

@@ -4,7 +4,13 @@ SageMaker contract, the inference server, the sagemaker-runtime shim and the loc
 Every location comes from the applied resources (stack outputs and what the emulator holds), never from constants,
 so the run exercises the same wiring a cloud deploy would. Every process is started through a `Tracker` (it dies
 with this process, and its PID is in the state file); `Platform.close()` stops them and removes the run's folder.
-Workloads run with their own role's credentials (`Platform.credentials_for`), never the emulator's root keys.
+
+IAM is enforced (`tricloud.engine.iam`): the stack is applied by the deployer user, and every workload runs as its
+role, with the session the AWS service it runs in would get (`Platform.session_for`): the Spark job as the job role
+(through s3a), training as the training role (channel download, model upload, the training process), the endpoint's
+model loading as the endpoint role, the Lambda handler (and Lambda's own log shipping and environment decryption) as
+the function role. A denied call fails its phase with a message naming the principal, the action and the resource,
+and is appended to `iam-denials.log` in the run's log folder (`tricloud logs aws`).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from tricloud.emulate.gateway import FunctionSpec, Gateway
 from tricloud.emulate.processes import Tracker, reap
 from tricloud.emulate.runtime import RuntimeShim
 from tricloud.emulate.tls import TlsProxy
-from tricloud.engine import Emulator, Engine, Result
+from tricloud.engine import Emulator, Engine, Result, iam
 from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tricloud.query.demo import register_run
 
@@ -97,7 +103,8 @@ class Platform:
     _spark: subprocess.Popen[str] | None = None
     _spark_log: Path | None = None
     _proxy: TlsProxy | None = None
-    _credentials: dict[str, tuple[dict[str, str], float]] = field(default_factory=dict)
+    _sessions: dict[str, iam.Session] = field(default_factory=dict)
+    authorizer: iam.Authorizer | None = None
 
     def __post_init__(self) -> None:
         """The engine (and its state file) first: the processes and folders of this run are recorded there."""
@@ -118,44 +125,87 @@ class Platform:
         self.tracker = Tracker(state)
         self.workdir = self.tracker.mkdtemp("tricloud-emulate-")
         self.keys.add(ACCESS_KEY_ID, SECRET_ACCESS_KEY)  # the learner's (root) keys, as in the curl example
+        self.authorizer = iam.Authorizer(self.emulator.client("iam"))
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        iam.DENIALS.path = self.denials_log
 
     @property
     def logs_dir(self) -> Path:
         return self.engine.state_path.parent / "logs" / f"{self.engine.cloud}-{self.options.stack}"
 
-    def credentials_for(self, role_arn: str) -> dict[str, str]:
-        """The `AWS_*` credentials of a workload running as `role_arn`: STS AssumeRole on the emulator, as Lambda,
-        SageMaker and EMR hand a workload its execution role's session. Cached until 5 minutes before expiry; every
-        key issued is accepted by the local services that verify SigV4 (the runtime shim)."""
-        cached = self._credentials.get(role_arn)
-        if cached and cached[1] - time.time() > 300:
-            return cached[0]
-        session = f"tricloud-{role_arn.rsplit('/', 1)[-1]}"[:64]
-        creds = self.emulator.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)[
-            "Credentials"
-        ]
-        env = {
-            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"],
-        }
-        self.keys.add(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
-        self._credentials[role_arn] = (env, creds["Expiration"].timestamp())
-        return env
+    @property
+    def denials_log(self) -> Path:
+        return self.logs_dir / "iam-denials.log"
 
-    def workload_env(self, role_arn: str) -> dict[str, str]:
+    @property
+    def spark_service(self) -> str:
+        """The service that assumes the Spark job role: EMR Serverless, or EC2 (the nodes) in cluster mode."""
+        mode = ((self.engine.config if self.engine else {}).get("tricloud:spark") or {}).get(
+            "mode", "serverless"
+        )
+        return iam.SPARK_SERVICE.get(str(mode), iam.SPARK_SERVICE["serverless"])
+
+    def session_for(self, role_arn: str, service: str) -> iam.Session:
+        """The session `service` (e.g. lambda.amazonaws.com) hands a workload running as `role_arn`, after the
+        role's trust policy is checked: as Lambda, SageMaker and EMR give a workload its execution role. Renewed 5
+        minutes before expiry; every key issued is accepted by the local services that verify SigV4 (the runtime
+        shim), which evaluate the role's policies for it."""
+        cached = self._sessions.get(role_arn)
+        if cached and cached.expires_at - time.time() > 300:
+            return cached
+        session = self.emulator.assume_role(role_arn, {"Service": service})
+        self.keys.add(
+            session.access_key_id, session.secret_access_key, session.session_token, session=session
+        )
+        self._sessions[role_arn] = session
+        return session
+
+    def credentials_for(self, role_arn: str, service: str) -> dict[str, str]:
+        """The `AWS_*` credentials of a workload running as `role_arn` in `service`."""
+        return self.session_for(role_arn, service).env()
+
+    def workload_env(self, role_arn: str, service: str) -> dict[str, str]:
         """The emulator's endpoints and the role's credentials: what a workload's process gets."""
-        return {**self.emulator.env(), **self.credentials_for(role_arn)}
+        return {**self.emulator.env(), **self.credentials_for(role_arn, service)}
+
+    def role_client(self, service_name: str, role_arn: str, service: str) -> Any:
+        """A boto3 client signed as `role_arn` (what the AWS service does for the workload, e.g. SageMaker's
+        channel download)."""
+        return self.emulator.session_client(service_name, self.session_for(role_arn, service))
+
+    def identities(self) -> dict[str, tuple[str, str]]:
+        """Workload -> (role ARN, the service that assumes it), read back from the applied resources."""
+        function = self.emulator.client("lambda").get_function_configuration(
+            FunctionName=self.outputs["function_name"]
+        )
+        return {
+            "spark job": (self.outputs["spark_job_role"], self.spark_service),
+            "training": (self.outputs["training_role"], iam.SAGEMAKER),
+            "endpoint": (str(self._model()["ExecutionRoleArn"]), iam.SAGEMAKER),
+            "function": (str(function["Role"]), iam.LAMBDA),
+        }
+
+    def authorize_function(self, fn: FunctionSpec, action: str, resource: str) -> iam.Denial | None:
+        """What Lambda does as the function's role (log shipping, environment decryption)."""
+        assert self.authorizer is not None
+        return self.authorizer.check(self.session_for(fn.role, iam.LAMBDA), action, resource, source="lambda")
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[dict[str, Any]]:
         info: dict[str, Any] = {}
         started = time.perf_counter()
+        mark = iam.DENIALS.mark()
         try:
             yield info
-        except PlatformError:
-            raise
         except Exception as exc:
+            denied = iam.DENIALS.since(mark)
+            if denied:  # the cause a learner must fix, named as AWS would (CloudTrail's AccessDenied event)
+                more = f" (+{len(denied) - 1} more)" if len(denied) > 1 else ""
+                raise PlatformError(
+                    f"{name}: denied by IAM: {denied[0]}{more}; see {self.denials_log}"
+                ) from exc
+            if isinstance(exc, PlatformError):
+                raise
             raise PlatformError(f"{name}: {type(exc).__name__}: {exc}") from exc
         seconds = time.perf_counter() - started
         self.timings[name] = seconds
@@ -249,7 +299,7 @@ class Platform:
                 "input": raw,
                 "output": output,
                 "quarantine": quarantine,
-                "env": self.credentials_for(self.outputs["spark_job_role"]),
+                "env": self.credentials_for(self.outputs["spark_job_role"], self.spark_service),
             }
             proc, self._spark = self._spark, None
             try:
@@ -303,12 +353,14 @@ class Platform:
         )
         return str(run["jobRunId"])
 
-    def model_data_uri(self) -> str:
-        """Where the applied SageMaker Model expects its artifact (read back from the emulator)."""
+    def _model(self) -> dict[str, Any]:
         assert self.engine is not None
         model = next(e for e in self.engine.state.ordered() if e.type == "aws:sagemaker/model:Model")
-        desc = self.emulator.client("sagemaker").describe_model(ModelName=model.id)
-        return str(desc["PrimaryContainer"]["ModelDataUrl"])
+        return dict(self.emulator.client("sagemaker").describe_model(ModelName=model.id))
+
+    def model_data_uri(self) -> str:
+        """Where the applied SageMaker Model expects its artifact (read back from the emulator)."""
+        return str(self._model()["PrimaryContainer"]["ModelDataUrl"])
 
     def train(self) -> dict[str, Any]:
         with self.phase("train") as info:
@@ -316,14 +368,17 @@ class Platform:
             channel = root / "input" / "data" / "train"
             bucket, prefix = split_s3(self.details["spark"]["output"].replace("s3a://", "s3://", 1))
             files = 0
-            for page in self.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            role = self.outputs["training_role"]
+            # SageMaker downloads the channel and uploads the model as the training role, not the deployer.
+            s3 = self.role_client("s3", role, iam.SAGEMAKER)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     rel = obj["Key"][len(prefix) :]
                     if not rel.endswith(".parquet"):
                         continue  # _SUCCESS markers and folder placeholders
                     target = channel / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    self.s3().download_file(bucket, obj["Key"], str(target))
+                    s3.download_file(bucket, obj["Key"], str(target))
                     files += 1
             if not files:
                 raise PlatformError(
@@ -332,7 +387,7 @@ class Platform:
             model_dir, out_dir = root / "model", root / "output" / "data"
             env = {
                 **os.environ,
-                **self.workload_env(self.outputs["training_role"]),
+                **self.workload_env(role, iam.SAGEMAKER),
                 "SM_CHANNEL_TRAIN": str(channel),
                 "SM_MODEL_DIR": str(model_dir),
                 "SM_OUTPUT_DATA_DIR": str(out_dir),
@@ -353,7 +408,7 @@ class Platform:
                 for p in sorted(model_dir.iterdir()):
                     tar.add(p, arcname=p.name)
             mbucket, mkey = split_s3(uri)
-            self.s3().put_object(Bucket=mbucket, Key=mkey, Body=buf.getvalue())
+            s3.put_object(Bucket=mbucket, Key=mkey, Body=buf.getvalue())
             metrics = json.loads((model_dir / "metrics.json").read_text())
             info.update(metrics=metrics, model_data_uri=uri, files=files)
             info["summary"] = f"r2 {metrics.get('r2', 0):.3f}, model {metrics.get('version')} -> {uri}"
@@ -366,16 +421,19 @@ class Platform:
 
     def serve(self) -> str:
         with self.phase("serve") as info:
-            uri = self.model_data_uri()
+            model = self._model()
+            uri = str(model["PrimaryContainer"]["ModelDataUrl"])
             bucket, key = split_s3(uri)
             model_dir = self.workdir / "serving" / "model"
             model_dir.mkdir(parents=True, exist_ok=True)
-            body = self.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+            # SageMaker fetches the model as the model's execution role (the endpoint role).
+            s3 = self.role_client("s3", model["ExecutionRoleArn"], iam.SAGEMAKER)
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
                 tar.extractall(model_dir, filter="data")
             self.start_server(model_dir)
             account = self.emulator.account_id()
-            self.shim = RuntimeShim(account, self.emulator.region, self.keys)
+            self.shim = RuntimeShim(account, self.emulator.region, self.keys, authorizer=self.authorizer)
             endpoint = self.outputs["endpoint_name"]
             self.emulator.client("sagemaker").describe_endpoint(EndpointName=endpoint)  # it must exist
             self.shim.route(endpoint, self.server_url)
@@ -431,7 +489,10 @@ class Platform:
             shim_url = self.shim.url
 
             def function_env(fn: FunctionSpec) -> dict[str, str]:
-                return {**self.workload_env(fn.role), "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": shim_url}
+                return {
+                    **self.workload_env(fn.role, iam.LAMBDA),
+                    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": shim_url,
+                }
 
             self.gateway = Gateway(
                 self.emulator,
@@ -443,6 +504,7 @@ class Platform:
                 port=self.options.gateway_port,
                 throttle=self.options.throttle,
                 tracker=self.tracker,
+                authorize=self.authorize_function,
             )
             self.gateway.warm()
             info.update(
@@ -478,13 +540,8 @@ class Platform:
         self.start_gateway()
         return self.smoke()
 
-    def close(self) -> None:
-        if self._spark is not None and self.tracker is not None:
-            self.tracker.stop(self._spark, grace_s=2)
-            self._spark = None
-        if self._proxy is not None:
-            self._proxy.close()
-            self._proxy = None
+    def stop_serving(self) -> None:
+        """Gateway, runtime shim and inference server down (`serve` and `start_gateway` bring them back)."""
         if self.gateway is not None:
             self.gateway.close()
             self.gateway = None
@@ -492,6 +549,15 @@ class Platform:
             self.shim.close()
             self.shim = None
         self.stop_server()
+
+    def close(self) -> None:
+        if self._spark is not None and self.tracker is not None:
+            self.tracker.stop(self._spark, grace_s=2)
+            self._spark = None
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
+        self.stop_serving()
         if self.tracker is not None:
             self.tracker.rmtree(self.workdir)
             reap(self.engine.state)  # anything still recorded (a worker that outlived its pool)

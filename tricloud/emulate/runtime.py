@@ -25,9 +25,11 @@ from urllib.parse import unquote, urlsplit
 
 from tricloud.emulate import sigv4
 from tricloud.emulate.loopback import LoopbackServer
+from tricloud.engine.iam import Authorizer
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
 DEFAULT_VARIANT = "AllTraffic"
+INVOKE = "sagemaker:InvokeEndpoint"
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,19 @@ def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dic
 
 
 class RuntimeShim:
-    def __init__(self, account: str, region: str, keys: Mapping[str, str], port: int = 0) -> None:
-        """`keys`: the credentials the service accepts (a `sigv4.KeyStore` for temporary ones)."""
-        self.account, self.region, self.keys = account, region, keys
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        keys: Mapping[str, str],
+        port: int = 0,
+        *,
+        authorizer: Authorizer | None = None,
+    ) -> None:
+        """`keys`: the credentials the service accepts (a `sigv4.KeyStore` for temporary ones); with an
+        `authorizer`, a role session's call is allowed only if its role's policies allow sagemaker:InvokeEndpoint
+        on the endpoint's ARN (root keys are not evaluated, as on AWS)."""
+        self.account, self.region, self.keys, self.authorizer = account, region, keys, authorizer
         self.routes: dict[str, EndpointRoute] = {}
         self._local = threading.local()
         self.http = LoopbackServer(
@@ -103,7 +115,7 @@ class RuntimeShim:
             return _error(404, "UnknownOperationException", f"no operation at {path}")
         host = headers.get("host", urlsplit(self.url).netloc)
         try:
-            sigv4.verify(
+            caller = sigv4.verify(
                 method,
                 f"http://{host}{path}",
                 headers,
@@ -116,6 +128,17 @@ class RuntimeShim:
             status = 400 if exc.code == "IncompleteSignatureException" else 403
             return _error(status, exc.code, str(exc))
         name = unquote(parts[1])
+        session = getattr(self.keys, "sessions", {}).get(caller.access_key)
+        if self.authorizer is not None and session is not None:
+            # Authorization comes before the endpoint is looked up, as on AWS; the ARN holds the lower-cased name.
+            arn = f"arn:aws:sagemaker:{self.region}:{self.account}:endpoint/{name.lower()}"
+            if self.authorizer.check(session, INVOKE, arn, source="runtime shim"):
+                return _error(
+                    400,
+                    "AccessDeniedException",
+                    f"User: {session.session_arn} is not authorized to perform: {INVOKE} on resource: {arn} "
+                    f"because no identity-based policy allows the {INVOKE} action",
+                )
         route = self.routes.get(name)
         if route is None:
             return _error(400, "ValidationError", f"Endpoint {name} of account {self.account} not found.")

@@ -16,6 +16,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tricloud.engine.iam import Session
+
 MAX_SKEW = dt.timedelta(minutes=5)  # AWS rejects signatures more than 5 minutes off
 _AUTH = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<cred>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),\s*Signature=(?P<sig>[0-9a-f]+)"
@@ -36,16 +38,22 @@ class SignatureError(Exception):
 
 
 class KeyStore(dict[str, str]):
-    """Access key id -> secret, plus the session token each temporary key must present."""
+    """Access key id -> secret, plus the session token each temporary key must present and the role session it
+    belongs to (whose policies decide what it may do); a key without a session is the account's root."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tokens: dict[str, str] = {}
+        self.sessions: dict[str, Session] = {}
 
-    def add(self, key_id: str, secret: str, token: str | None = None) -> None:
+    def add(
+        self, key_id: str, secret: str, token: str | None = None, *, session: Session | None = None
+    ) -> None:
         self[key_id] = secret
         if token:
             self.tokens[key_id] = token
+        if session is not None:
+            self.sessions[key_id] = session
 
 
 def verify(

@@ -36,12 +36,15 @@ def empty_bucket(s3: Any, bucket: str) -> int:
         # Deleting versions of a bucket whose versioning was suspended (the BucketVersioning resource is
         # destroyed first) trips moto over its delete markers; re-enabling versioning gives the per-version path.
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    for kind in ("DeleteMarkers", "Versions"):
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            for v in page.get(kind, []):
-                s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
-                removed += 1
-    return removed
+    while True:  # deleting while paging skips entries past the first 1,000: list again until nothing is left
+        before = removed
+        for kind in ("DeleteMarkers", "Versions"):
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                for v in page.get(kind, []):
+                    s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+                    removed += 1
+        if removed == before:
+            return removed
 
 
 @register("aws:s3/bucket:Bucket", "s3")
