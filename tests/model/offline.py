@@ -84,13 +84,13 @@ class OfflineStack:
 
 @contextlib.contextmanager
 def moto_process() -> Iterator[str]:
-    """`python -m moto.server` on a free loopback port, stopped by its PID; yields its URL."""
+    """`python -m tricloud.engine.moto_server` (moto with the SigV4 fixes IAM enforcement needs) on a free loopback port, stopped by its PID; yields its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tricloud.engine.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
