@@ -50,5 +50,8 @@ def test_every_requirement_is_pinned_within_its_range():
 
 def test_a_stale_pin_is_reported_by_name():
     reqs = [Requirement("moto[server]>=5.1,<6"), Requirement("duckdb>=1.1")]
-    assert unmet(reqs, {"moto": "4.2.0"}) == ["moto: pinned 4.2.0, pyproject asks <6,>=5.1", "duckdb: not pinned"]
+    assert unmet(reqs, {"moto": "4.2.0"}) == [
+        "moto: pinned 4.2.0, pyproject asks <6,>=5.1",
+        "duckdb: not pinned",
+    ]
     assert unmet(reqs, pins("moto==5.1.4\n    # via tricloud\nDuckDB==1.2.0\n")) == []
