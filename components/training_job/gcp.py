@@ -131,8 +131,9 @@ class TrainingJob(pulumi.ComponentResource):
             format="DOCKER",
             description="tricloud training and serving images (app/Dockerfile)",
             kms_key_name=lake.encryption_key,
-            # Mutable: the CD step pushes :<git sha> and moves :latest; Vertex pins the image digest at deploy.
-            docker_config=artifactregistry.RepositoryDockerConfigArgs(immutable_tags=False),
+            # Immutable: a tag names one build forever (the CD step pushes :<git sha> only; registered versions record
+            # the digest), so an overwritten tag cannot swap what a past version trained or served on.
+            docker_config=artifactregistry.RepositoryDockerConfigArgs(immutable_tags=True),
             cleanup_policy_dry_run=False,
             cleanup_policies=[
                 artifactregistry.RepositoryCleanupPolicyArgs(

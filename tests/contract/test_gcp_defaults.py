@@ -367,6 +367,9 @@ def test_repository_and_endpoint_use_the_lake_key(inv: Inventory) -> None:
     assert "training-key-aiplatform" in one(inv, "vertex/aiEndpoint:AiEndpoint")["depends_on"]
     repo = one(inv, "artifactregistry/repository:Repository")["inputs"]
     assert repo["format"] == "DOCKER" and repo["kmsKeyName"] == key
+    assert repo["dockerConfig"] == {
+        "immutableTags": True
+    }  # a tag names one build: past versions stay reproducible
     endpoint = one(inv, "vertex/aiEndpoint:AiEndpoint")["inputs"]
     assert endpoint["encryptionSpec"] == {"kmsKeyName": key}
     assert endpoint["location"] == endpoint["region"] == "asia-south1"

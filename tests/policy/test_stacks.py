@@ -81,9 +81,6 @@ KNOWN: dict[str, dict[tuple[str, str, str], str]] = {
         ): "components/training_job/azure.py (training owner)",
     },
     "gcp": {
-        ("mandatory", "gcp-artifact-registry-immutable-tags", "training-registry"): (
-            "components/training_job/gcp.py (training owner): docker_config.immutable_tags, push a tag per build"
-        ),
         ("advisory", "gcp-gcs-access-logging", "api-source"): "components/api_frontend/gcp.py (API owner)",
         (
             "advisory",

@@ -134,6 +134,11 @@ def test_deploy_stack_signs_in_per_duty_and_rolls_back_on_failure() -> None:
         "smoke",
         "rollback",
     ]
+    # The registries' tags are immutable: the image is pushed under the commit only and trained on by that tag.
+    train = next(s for s in model["steps"] if "tricloud model train" in s.get("run", ""))
+    assert '--image-tag "$GITHUB_SHA"' in train["run"]
+    push = (ROOT / ".github/scripts/push-image.sh").read_text()
+    assert 'latest"' not in push and push.count(':$sha"') == 3  # ACR build, docker build, docker push
     rollback = model["steps"][-1]
     assert (
         rollback["if"]
