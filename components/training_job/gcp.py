@@ -107,6 +107,7 @@ class TrainingJob(pulumi.ComponentResource):
                     condition=storage.BucketLifecycleRuleConditionArgs(age=STAGING_RETENTION_DAYS),
                 )
             ],
+            log_bucket=lake.native.log_bucket,  # who read or wrote job files, like every lake bucket
             depends_on=lake.native.agent_key_grants,
         )
         grants: tuple[pulumi.Resource, ...] = (

@@ -95,3 +95,16 @@ def test_stack_policies_link_by_property_dependencies_when_names_are_unknown() -
     assert reported == [
         ("receives server access logs, which S3 delivers only to SSE-S3 (AES256) buckets", "urn::logs")
     ]
+
+
+def test_scratch_buckets_need_no_versions_but_a_narrowed_or_long_expiry_does() -> None:
+    """Versioning is exempt only where a lifecycle rule deletes every object within 30 days by age alone."""
+    from .fixtures import bucket
+
+    def expiring(**condition: Any) -> Fixture:
+        rule = {"action": {"type": "Delete"}, "condition": condition}
+        return bucket(versioning={"enabled": False}, lifecycleRules=[rule])
+
+    assert findings("gcp-gcs-versioning", expiring(age=30)) == []
+    assert findings("gcp-gcs-versioning", expiring(age=31)) != []  # kept longer than scratch
+    assert findings("gcp-gcs-versioning", expiring(age=7, matchesPrefix=["tmp/"])) != []  # only part expires

@@ -82,17 +82,7 @@ KNOWN: dict[str, dict[tuple[str, str, str], str]] = {
     },
     "gcp": {
         ("advisory", "gcp-gcs-access-logging", "api-source"): "components/api_frontend/gcp.py (API owner)",
-        (
-            "advisory",
-            "gcp-gcs-access-logging",
-            "training-staging",
-        ): "components/training_job/gcp.py (training owner)",
         ("advisory", "gcp-gcs-versioning", "api-source"): "components/api_frontend/gcp.py (API owner)",
-        (
-            "advisory",
-            "gcp-gcs-versioning",
-            "training-staging",
-        ): "components/training_job/gcp.py (training owner)",
         (
             "advisory",
             "gcp-vertex-endpoint-private",

@@ -81,17 +81,33 @@ def _gcs_pap(r: Res) -> Iterator[str]:
         yield "an allUsers grant could make it public"
 
 
+SCRATCH_MAX_AGE_DAYS = 30  # a bucket that deletes every object within a month holds nothing worth a version
+
+
 @resource_rule(
     "gcp-gcs-versioning",
     types=(BUCKET,),
     title="Cloud Storage buckets keep object versions",
     level=ADVISORY,
     checkov=("CKV_GCP_78",),
-    remediation="Set versioning.enabled (tricloud:lake.versioning) for buckets whose objects are not disposable.",
+    remediation=(
+        "Set versioning.enabled (tricloud:lake.versioning); scratch buckets, whose lifecycle deletes every object "
+        f"within {SCRATCH_MAX_AGE_DAYS} days, are exempt."
+    ),
 )
 def _gcs_versioning(r: Res) -> Iterator[str]:
-    if r.get("versioning", "enabled") is not True:
+    if r.get("versioning", "enabled") is not True and not _scratch(r):
         yield "overwrites and deletes cannot be undone"
+
+
+def _scratch(r: Res) -> bool:
+    """Every object is deleted by age alone (no other condition narrows the rule): the bucket is scratch space."""
+    return any(
+        dig(rule, "action", "type") == "Delete"
+        and set(dig(rule, "condition", default={}) or {}) == {"age"}
+        and 0 < int(dig(rule, "condition", "age")) <= SCRATCH_MAX_AGE_DAYS
+        for rule in as_list(r.get("lifecycleRules"))
+    )
 
 
 @stack_rule(
