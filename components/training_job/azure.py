@@ -31,6 +31,7 @@ from components.azure_common import (
     azure_name,
     key_vault,
     log_workspace,
+    recoverable_logged_blobs,
     resource_group,
     storage_account,
     tags_for,
@@ -99,6 +100,8 @@ class TrainingJob(pulumi.ComponentResource):
         # datastores (below), so the baseline's shared-key ban holds.
         store = storage_account(f"{name}-storage", "ml", rg.name, tags, self)
         logs = log_workspace(f"{name}-logs", "ml-logs", rg.name, LOG_RETENTION_DAYS, tags, self)
+        # Run outputs and snapshots: a week to undo a delete, and who touched them in the workspace's logs.
+        recoverable_logged_blobs(f"{name}-storage", store, rg.name, logs, self)
         # Azure ML's online deployments send request telemetry with the connection string: local auth stays on.
         insights = app_insights(
             f"{name}-app-insights", "ml-appi", rg.name, logs, tags, self, entra_only=False

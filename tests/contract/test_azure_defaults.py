@@ -156,9 +156,18 @@ def test_filesystems_lifecycle_and_soft_delete(inv: Inventory, alt: Inventory) -
         base = rule["definition"]["actions"]["baseBlob"]
         assert base["tierToCool"] == {"daysAfterModificationGreaterThan": cold}
         assert base.get("delete") == ({"daysAfterModificationGreaterThan": expiry} if expiry else None)
-        svc = one(inventory, "storage:BlobServiceProperties")["inputs"]
+        svc = one(inventory, "storage:BlobServiceProperties", "lake-blob-service")["inputs"]
         assert svc["deleteRetentionPolicy"] == {"enabled": True, "days": days}
         assert svc["containerDeleteRetentionPolicy"] == {"enabled": True, "days": days}
+
+
+def test_workspace_storage_is_recoverable_and_logged(inv: Inventory) -> None:
+    svc = one(inv, "storage:BlobServiceProperties", "training-storage-blob-service")["inputs"]
+    assert svc["accountName"] == one(inv, "storage:StorageAccount", "training-storage")["inputs"]["accountName"]
+    assert svc["deleteRetentionPolicy"] == svc["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    setting = one(inv, "monitor:DiagnosticSetting", "training-storage-access-log-setting")["inputs"]
+    assert setting["resourceUri"].endswith("/blobServices/default")
+    assert {log["category"] for log in setting["logs"]} == {"StorageRead", "StorageWrite", "StorageDelete"}
 
 
 def test_lake_options_no_cmk_and_ip_allow_list(alt: Inventory) -> None:
