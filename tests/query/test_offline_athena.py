@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import Lake, listing_table
+from query_support import Lake, listing_table
 
 from components.data_lake import curated
 from tricloud.query.catalog import session

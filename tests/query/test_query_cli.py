@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Lake
+from query_support import Lake
 from typer.testing import CliRunner
 
 from tricloud.cli import app

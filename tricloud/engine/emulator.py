@@ -322,6 +322,14 @@ class Emulator:
         """A client of moto even when the service is routed to LocalStack (for mirrored IAM roles)."""
         return self.client(service, moto=True)
 
+    def caller_keys(self, service: str = "s3") -> tuple[str, str]:
+        """The access key pair `client(service)` signs with: the learner's own identity (the deployer on moto), for
+        SDKs that are not boto3 (Arrow's S3 filesystem under `tricloud query`)."""
+        return self._keys("moto" if self.url_for(service) == self.moto_url else "localstack")
+
+    def _keys(self, where: str) -> tuple[str, str]:
+        return self._deployer if where == "moto" and self._deployer else (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+
     def client(self, service: str, *, moto: bool = False) -> Any:
         """The engine's (deployer's) client: signed as the deployer on moto, with the learner's keys on LocalStack."""
         url = self.moto_url if moto else self.url_for(service)
@@ -330,11 +338,7 @@ class Emulator:
         with self._lock:
             if key not in self._clients:
                 if where not in self._sessions:
-                    key_id, secret = (
-                        self._deployer
-                        if where == "moto" and self._deployer
-                        else (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
-                    )
+                    key_id, secret = self._keys(where)
                     self._sessions[where] = boto3.session.Session(
                         aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region
                     )

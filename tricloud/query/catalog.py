@@ -125,9 +125,8 @@ def register_curated_table(
 
 def session(emulator: Any, outputs: dict[str, Any], database: str | None = None) -> OfflineAthena:
     """An offline Athena session on the stack's workgroup (`query_endpoint`) and database (`catalog`)."""
-    from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
-    fs = s3_filesystem(emulator.url_for("s3"), emulator.region, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    fs = s3_filesystem(emulator.url_for("s3"), emulator.region, *emulator.caller_keys("s3"))
     return OfflineAthena(
         glue=emulator.client("glue"),
         s3=emulator.client("s3"),

@@ -19,10 +19,9 @@ from tricloud.query.lake import s3_filesystem
 
 def register_run(emulator: Any, outputs: dict[str, Any], output_uri: str) -> Registration:
     """The Spark run's output becomes the curated table (columns, location, partitions), as a crawler would do."""
-    from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
     database, table = str(outputs["curated_table"]).split(".", 1)
-    fs = s3_filesystem(emulator.url_for("s3"), emulator.region, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    fs = s3_filesystem(emulator.url_for("s3"), emulator.region, *emulator.caller_keys("s3"))
     return register_curated_table(
         emulator.client("glue"),
         emulator.client("s3"),
