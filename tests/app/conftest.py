@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from app.data import generate, write_listings
 from app.train import Hyperparameters, TrainingResult, train
+from tricloud.emulate.hosts.gcp_apis import DeployedModel, VertexApi
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 REPO = Path(__file__).resolve().parents[2]
@@ -180,6 +185,86 @@ def valid_listing() -> dict[str, object]:
 @pytest.fixture(scope="session")
 def bad_request_corpus() -> list[tuple[str, bytes, str]]:
     return bad_requests()
+
+
+class FaultyEndpoint:
+    """A loopback HTTP endpoint that counts its calls and answers after `delay` seconds: `ok` (a valid prediction
+    per row), `slow` (ok after 1.5 s), `error` (500) or `garbage` (not JSON)."""
+
+    def __init__(self, mode: str, delay: float = 0.0) -> None:
+        self.mode = mode
+        self.delay = 1.5 if mode == "slow" else delay
+        self.calls = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.calls += 1
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(outer.delay)
+                if outer.mode == "error":
+                    status, body = 500, b'{"message":"boom"}'
+                elif outer.mode in ("garbage", "slow"):  # slow: what arrives too late must not be used
+                    status, body = 200, b"<html>"
+                else:
+                    rows = json.loads(raw)["instances"]
+                    status, body = (
+                        200,
+                        json.dumps({"predictions": [1.0e7] * len(rows), "model_version": "m-1"}).encode(),
+                    )
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def vertex_api(monkeypatch, vertex_server: str) -> Iterator[VertexApi]:
+    """The Vertex prediction API stand-in in front of the Vertex-contract server; the function's env points at it."""
+    from app.frontend import gcp_function
+
+    api = VertexApi("tricloud-demo", "asia-south1", "token-1")
+    api.deploy(DeployedModel("123", "456", "789", "house", vertex_server, "/v1/models/house:predict"))
+    monkeypatch.setattr(
+        gcp_function, "_token", lambda: "token-1"
+    )  # the metadata-server path runs in tests/hosts
+    for k, v in {
+        "VERTEX_ENDPOINT_ID": "123",
+        "GOOGLE_CLOUD_PROJECT": "tricloud-demo",
+        "VERTEX_REGION": "asia-south1",
+        "VERTEX_API_ENDPOINT": api.url,
+        "ENDPOINT_TIMEOUT_MS": "500",
+    }.items():
+        monkeypatch.setenv(k, v)
+    yield api
+    api.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_endpoint_health(monkeypatch: pytest.MonkeyPatch):
+    """Each test starts with an API that knows nothing of its endpoint (the state is per process, like a warm
+    instance's)."""
+    from app.frontend import core
+
+    health = core.EndpointHealth()
+    monkeypatch.setattr(core, "_health", health)
+    return health
 
 
 @pytest.fixture(scope="session")
