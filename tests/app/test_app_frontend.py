@@ -13,7 +13,7 @@ import azure.functions as func
 import boto3
 import pytest
 import requests
-from conftest import FaultyEndpoint
+from app_support import FaultyEndpoint
 from flask import Request as FlaskRequest
 from moto import mock_aws
 from werkzeug.test import EnvironBuilder

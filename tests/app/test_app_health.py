@@ -14,7 +14,7 @@ from typing import Any
 
 import azure.functions as func
 import pytest
-from conftest import FaultyEndpoint
+from app_support import FaultyEndpoint
 from flask import Request as FlaskRequest
 from werkzeug.test import EnvironBuilder
 
