@@ -1,14 +1,19 @@
-"""Serving benchmark: our SageMaker-contract server vs MLServer serving the same model.
+"""Serving benchmark: the SageMaker-contract server on uvicorn against the hand-written asyncio server it replaced
+and against MLServer, all serving the same model.
 
-    .venv/bin/python benchmarks/serve.py [--rounds 3] [--seconds 3] [--no-peer]
+    .venv/bin/python benchmarks/serve.py [--rounds 3] [--seconds 3] [--no-peer] [--no-handwritten]
 
-Both servers run as separate processes on 127.0.0.1 and serve the same fitted model. The
-peer is MLServer 1.7.1 + mlserver-sklearn (installed by this script into its own venv,
-benchmarks/.venv-mlserver, git-ignored) with parallel_workers 0, V2 protocol. One keep-alive
-client measures, in interleaved rounds (ours, peer, ours, peer...):
+Every server runs as its own process on 127.0.0.1 and serves the same fitted model:
+  - ours: `python -m app.serve sagemaker` (uvicorn + httptools, app/serve/http.py);
+  - hand-written: the asyncio HTTP/1.1 server app/serve/http.py held until commit HANDWRITTEN_REV (read from git
+    history, run with today's handler, predictor and model), the candidate uvicorn had to beat within 1.5x;
+  - peer: MLServer 1.7.1 + mlserver-sklearn (installed by this script into its own venv, benchmarks/.venv-mlserver,
+    git-ignored) with parallel_workers 0, V2 protocol.
+One keep-alive client measures, in interleaved rounds (ours, hand-written, peer, ours...):
   - closed loop, single row and 100 rows per request: requests/s, p50, p99
   - open loop at a fixed 300 requests/s: p50, p99 (latency from the scheduled send time)
-and prints medians over rounds with the ratio ours/peer. Load is bounded in time and count.
+and prints medians over rounds with the ratios. Load is bounded in time and count. The load average is printed
+before and after: the machine may be shared.
 
 Note on fairness: the peer receives the 20 engineered features (V2 FP64 tensor) and returns
 the raw model output; ours receives the listing JSON, validates it against the shared schema,
@@ -41,6 +46,8 @@ from app.features import featurize_frame  # noqa: E402
 from app.train import Hyperparameters, train  # noqa: E402
 
 PEER_VENV = REPO / "benchmarks" / ".venv-mlserver"
+# The last commit whose app/serve/http.py is the hand-written asyncio server (replaced by uvicorn after it).
+HANDWRITTEN_REV = "9bb3050e464e97dedd2535a5f49ca6b6bb2dde1c"
 PEER_PINS = ["mlserver==1.7.1", "mlserver-sklearn==1.7.1"]
 MAX_REQUESTS_PER_RUN = 50_000  # hard bound next to the time bound
 # One OpenMP thread per server: scikit-learn's multi-threaded predict spins its thread pool on
@@ -176,6 +183,51 @@ def start_ours(model_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], int
     return proc, port
 
 
+def handwritten_source(work: Path) -> Path:
+    """The hand-written server's module, from git history (the repository must not be a shallow clone)."""
+    out = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{HANDWRITTEN_REV}:app/serve/http.py"],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(
+            f"cannot read the hand-written server from git ({out.stderr.strip()}); "
+            "fetch the full history (git fetch --unshallow) or pass --no-handwritten"
+        )
+    path = work / "handwritten_http.py"
+    path.write_text(out.stdout)
+    return path
+
+
+def serve_handwritten(source: str, port: int, model_dir: str) -> int:
+    """Child-process entry: today's SageMaker handler and model under the hand-written server."""
+    import asyncio
+    import importlib.util
+
+    from app.serve import sagemaker
+    from app.serve.contracts import SAGEMAKER
+    from app.serve.predictor import Predictor
+    from app.serve.service import InferenceService
+
+    spec = importlib.util.spec_from_file_location("handwritten_http", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    handler = sagemaker.make_handler(InferenceService(Predictor(model_dir)))
+    asyncio.run(module.serve_forever(handler, "127.0.0.1", port, max_body_bytes=SAGEMAKER.max_body_bytes))
+    return 0
+
+
+def start_handwritten(source: Path, model_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    cmd = [sys.executable, __file__, "--serve-handwritten", str(source), str(port), str(model_dir)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=SERVER_ENV, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    wait_http(f"http://127.0.0.1:{port}/ping", proc)
+    return proc, port
+
+
 def ensure_peer_venv() -> Path:
     python = PEER_VENV / "bin" / "python"
     probe = [str(python), "-c", "import mlserver, mlserver_sklearn, sklearn; print(mlserver.__version__)"]
@@ -255,20 +307,29 @@ def v2_body(features: list[list[float]]) -> bytes:
     return json.dumps({"inputs": [tensor]}).encode()
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min, {os.cpu_count()} cores)"
+
+
 def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-handwritten":
+        return serve_handwritten(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3.0, help="duration of each closed-loop run")
     ap.add_argument("--rate", type=float, default=300.0)
     ap.add_argument("--rate-seconds", type=float, default=5.0)
     ap.add_argument("--train-rows", type=int, default=20_000)
-    ap.add_argument("--no-peer", action="store_true", help="measure only our server")
+    ap.add_argument("--no-peer", action="store_true", help="leave MLServer out")
+    ap.add_argument("--no-handwritten", action="store_true", help="leave the hand-written server out")
     args = ap.parse_args()
     if not (1 <= args.rounds <= 10 and 0.5 <= args.seconds <= 30 and 1 <= args.rate <= 2000):
         ap.error(f"bounded load only: rounds 1-10, seconds 0.5-30, rate 1-2000; got {vars(args)}")
 
     work = Path(tempfile.mkdtemp(prefix="tricloud-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
+    print(f"start: {load()}", flush=True)
     try:
         frame = generate(args.train_rows, seed=42)
         data = write_listings(frame, work / "train.csv")
@@ -278,15 +339,18 @@ def main() -> int:
         sample = generate(100, seed=7).drop(columns=["price_inr"])
         rows = sample.to_dict("records")
         feats = featurize_frame(sample).tolist()
+        contract_bodies = (
+            http_request("/invocations", json.dumps(rows[0]).encode()),
+            http_request("/invocations", json.dumps({"instances": rows}).encode()),
+        )
         ours_proc, ours_port = start_ours(result.model_dir, work / "ours.log")
         procs.append(ours_proc)
-        targets: dict[str, tuple[int, bytes, bytes]] = {
-            "ours": (
-                ours_port,
-                http_request("/invocations", json.dumps(rows[0]).encode()),
-                http_request("/invocations", json.dumps({"instances": rows}).encode()),
-            )
-        }
+        targets: dict[str, tuple[int, bytes, bytes]] = {"ours": (ours_port, *contract_bodies)}
+        if not args.no_handwritten:
+            source = handwritten_source(work)
+            hand_proc, hand_port = start_handwritten(source, result.model_dir, work / "handwritten.log")
+            procs.append(hand_proc)
+            targets["hand-written"] = (hand_port, *contract_bodies)
         peer_name = ""
         if not args.no_peer:
             python = ensure_peer_venv()
@@ -309,12 +373,13 @@ def main() -> int:
             ("rate", lambda port, one, _many: fixed_rate(port, one, args.rate, args.rate_seconds)),
         ]
         for r in range(args.rounds):
-            for name, (port, one, many) in targets.items():  # interleaved: ours, peer, ours, peer...
-                for key, fn in runs:
+            for key, fn in runs:  # interleaved: each measurement on every server before the next one
+                for name, (port, one, many) in targets.items():
                     s = fn(port, one, many)
                     metrics[name][key].append(s)
                     print(
-                        f"round {r + 1} {name:4} {key:>4}: {s.rps:8.1f} req/s p50 {s.p50_ms:6.2f} ms p99 {s.p99_ms:6.2f} ms errors {s.errors}",
+                        f"round {r + 1} {name:12} {key:>4}: {s.rps:8.1f} req/s p50 {s.p50_ms:6.2f} ms "
+                        f"p99 {s.p99_ms:6.2f} ms errors {s.errors}",
                         flush=True,
                     )
         print_table(metrics, peer_name, args)
@@ -322,6 +387,7 @@ def main() -> int:
         for p in procs:
             stop(p)
         shutil.rmtree(work, ignore_errors=True)
+    print(f"end: {load()}", flush=True)
     return 0
 
 
@@ -341,26 +407,30 @@ def print_table(
         (f"p50 at {args.rate:g} req/s (ms)", "rate", "p50_ms"),
         (f"p99 at {args.rate:g} req/s (ms)", "rate", "p99_ms"),
     ]
-    has_peer = "peer" in metrics
+    names = list(metrics)
+    ratios = [(n, f"ours/{n}") for n in names if n != "ours"]
     print()
-    print(
-        f"Medians over {args.rounds} interleaved rounds; one keep-alive client on 127.0.0.1; {os.cpu_count()} cores."
-    )
-    if has_peer:
-        print(f"Peer: {peer_name}. Both servers run with OMP_NUM_THREADS=1.")
-        print("\n| metric | ours | peer | ours/peer |\n|---|---:|---:|---:|")
-    else:
-        print("\n| metric | ours |\n|---|---:|")
+    print(f"Medians over {args.rounds} interleaved rounds; one keep-alive client on 127.0.0.1; {load()}.")
+    print("ours: uvicorn + httptools (app/serve/http.py); all servers with OMP_NUM_THREADS=1.")
+    if "hand-written" in metrics:
+        print(
+            f"hand-written: the asyncio server of app/serve/http.py at {HANDWRITTEN_REV[:7]}, same handler."
+        )
+    if "peer" in metrics:
+        print(f"peer: {peer_name}.")
+    print("\n| metric | " + " | ".join(names) + " | " + " | ".join(r for _, r in ratios) + " |")
+    print("|---|" + "---:|" * (len(names) + len(ratios)))
     for label, key, attr in rows:
-        ours = med("ours", key, attr)
         fmt = ".1f" if attr == "rps" else ".2f"
-        if has_peer:
-            peer = med("peer", key, attr)
-            print(f"| {label} | {ours:{fmt}} | {peer:{fmt}} | {ours / peer:.3g} |")
-        else:
-            print(f"| {label} | {ours:{fmt}} |")
+        values = [f"{med(n, key, attr):{fmt}}" for n in names]
+        ratio = [f"{med('ours', key, attr) / med(n, key, attr):.3g}" for n, _ in ratios]
+        print(f"| {label} | " + " | ".join(values + ratio) + " |")
     errors = sum(s.errors for by_key in metrics.values() for samples in by_key.values() for s in samples)
     print(f"\nnon-200 answers: {errors}")
+    if "hand-written" in metrics:
+        factor = med("hand-written", "1", "rps") / med("ours", "1", "rps")
+        verdict = "keep uvicorn" if factor <= 1.5 else "the hand-written server wins by more than 1.5x"
+        print(f"hand-written / uvicorn single-row throughput: {factor:.2f}x ({verdict})")
 
 
 if __name__ == "__main__":

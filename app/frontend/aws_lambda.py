@@ -34,15 +34,14 @@ from app.schema import dumps, parse_json
 
 configure_logging()
 
-# Created on first use and kept for warm invocations; rebuilt only if the settings change.
-_client: Any = None
-_client_key: tuple[Any, ...] | None = None
+# Created on first use and kept for warm invocations, one per set of bounds (a prediction's, /health's probe).
+_clients: dict[tuple[Any, ...], Any] = {}
 
 
 def runtime_client(settings: EndpointSettings) -> Any:
-    global _client, _client_key
     key = (settings.timeout_ms, settings.max_attempts, os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"))
-    if _client is None or key != _client_key:
+    client = _clients.get(key)
+    if client is None:
         timeout_s = settings.timeout_ms / 1000
         config = Config(
             connect_timeout=min(timeout_s, 1.0),
@@ -50,9 +49,10 @@ def runtime_client(settings: EndpointSettings) -> Any:
             # total_max_attempts counts the first call: ENDPOINT_MAX_ATTEMPTS=2 is one retry.
             retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
         )
-        _client = boto3.client("sagemaker-runtime", config=config)
-        _client_key = key
-    return _client
+        if len(_clients) >= 4:  # settings changed under a warm instance: drop the old clients
+            _clients.clear()
+        client = _clients[key] = boto3.client("sagemaker-runtime", config=config)
+    return client
 
 
 def _invoke(rows: list[dict[str, Any]], settings: EndpointSettings) -> tuple[list[float], str]:
@@ -112,9 +112,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = resolve_route(method, path, request_id)
     if isinstance(route, ApiResult):
         return _response(route)
-    if route == "/health":
-        return _response(health("aws", bool(os.environ.get("ENDPOINT_NAME"))))
     settings = EndpointSettings.from_env()
+    if route == "/health":
+        return _response(health("aws", _invoke, settings))
     body: str | bytes | None = event.get("body")
     if body is not None and event.get("isBase64Encoded"):
         try:

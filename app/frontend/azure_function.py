@@ -91,7 +91,7 @@ def health_check(req: func.HttpRequest, context: func.Context) -> func.HttpRespo
     refused = _method_check(req, "/health", _request_id(req, context))
     if refused is not None:
         return _response(refused)
-    return _response(health("azure", bool(os.environ.get("AZUREML_ENDPOINT_URL"))))
+    return _response(health("azure", _invoke, EndpointSettings.from_env()))
 
 
 @app.route(route="{*path}", methods=None)

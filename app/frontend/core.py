@@ -1,7 +1,8 @@
 """Shared logic of the API handlers: routes, validation, endpoint call bounds, fallback, audit log.
 
 Routes (every cloud, exact): ``POST /predict`` and ``GET /health``; another method on them is a 405, any other path
-a 404. Response shape: ``{"request_id", "predictions": [price_inr, ...], "model_version", "fallback"}``; errors:
+a 404. ``/health`` reports the endpoint's real state (``EndpointHealth``): what the last endpoint call showed, or a
+probe when that is older than 30 s. Response shape: ``{"request_id", "predictions": [price_inr, ...], "model_version", "fallback"}``; errors:
 ``{"request_id", "message", "errors": [{"row", "field", "value", "error"}]}``. Bodies are always valid JSON: a
 non-finite number in a request is a field error, never echoed back as ``Infinity``.
 
@@ -19,6 +20,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -125,6 +127,8 @@ def rule_estimate(record: Mapping[str, Any]) -> float:
 
 # An endpoint call takes the validated rows and returns (predictions, model version).
 EndpointCall = Callable[[list[dict[str, Any]]], tuple[list[float], str]]
+# The same with the call's bounds (timeout, attempts): /health probes with shorter ones than a prediction.
+BoundedCall = Callable[[list[dict[str, Any]], "EndpointSettings"], tuple[list[float], str]]
 
 
 @dataclass
@@ -269,14 +273,17 @@ def _predict(
     try:
         preds, version = call(clean)
         record.predictions, record.model_version = preds, version or "unknown"
+        _health.record("available")
         return ApiResult(
             200, {"predictions": preds, "model_version": record.model_version, "fallback": False}
         )
     except EndpointError as exc:
         record.error_kind = exc.kind
+        _health.record_failure(exc.kind)
         log.warning("endpoint call failed: %s", exc)
     except Exception as exc:  # any SDK error is an endpoint failure, not a crash of the API
         record.error_kind = type(exc).__name__
+        _health.record("unavailable")
         log.warning("endpoint call failed: %r", exc)
     if not settings.fallback_enabled:
         return ApiResult(503, {"message": "prediction service unavailable"})
@@ -296,8 +303,87 @@ def audit(request_id: str, **fields: Any) -> None:
     audit_log.info(dumps(line), extra={"audit": line})
 
 
-def health(cloud: str, endpoint_configured: bool) -> ApiResult:
-    return ApiResult(200, {"status": "ok", "cloud": cloud, "endpoint_configured": endpoint_configured})
+# /health is open (no credentials) and may be called often: it must never load the endpoint or wait long on it.
+HEALTH_TTL_S = 30.0  # what an endpoint call showed stays the answer this long; then one probe refreshes it
+HEALTH_PROBE_TIMEOUT_MS = 1000  # a probe's one attempt; /health never waits much longer than this
+# The probe's listing: a valid request, so the endpoint does the work of a prediction (a refused request would
+# count as a client error in the endpoint's metrics and alarms).
+PROBE_LISTING: dict[str, Any] = {
+    "city": "Pune",
+    "locality_tier": 2,
+    "area_sqft": 1000,
+    "bedrooms": 2,
+    "bathrooms": 2,
+    "age_years": 5,
+    "floor": 3,
+    "parking": 1,
+    "furnishing": "semi-furnished",
+    "distance_to_metro_km": 2.0,
+}
+
+
+class EndpointHealth:
+    """What this API instance knows of its endpoint: ``available``, ``unavailable`` or ``not_configured``.
+
+    Every endpoint call a prediction makes records its outcome (``record``); ``/health`` answers from that while
+    it is fresher than ``ttl_s`` and otherwise probes, one probe at a time per instance: callers that arrive while
+    one runs wait for it (bounded) and share its answer, so a flood of ``/health`` calls costs at most one
+    endpoint call per instance per ``ttl_s``.
+    """
+
+    def __init__(self, ttl_s: float = HEALTH_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.state: str | None = None
+        self.at = 0.0
+        self.probes = 0
+        self._probing = threading.Lock()
+
+    def record(self, state: str) -> None:
+        self.state, self.at = state, self.clock()
+
+    def record_failure(self, kind: str) -> None:
+        self.record("not_configured" if kind == "not_configured" else "unavailable")
+
+    def _stale(self) -> bool:
+        return self.state is None or self.clock() - self.at >= self.ttl_s
+
+    def current(self, probe: Callable[[], Any], wait_s: float) -> tuple[str, float]:
+        """(state, seconds since it was learned), probing first when what is known is stale."""
+        if self._stale() and self._probing.acquire(timeout=wait_s):
+            try:
+                if self._stale():  # another caller may have probed while this one waited
+                    self.probes += 1
+                    try:
+                        probe()
+                        self.record("available")
+                    except EndpointError as exc:
+                        log.warning("health probe: endpoint call failed: %s", exc)
+                        self.record_failure(exc.kind)
+                    except Exception as exc:  # any SDK error means the endpoint cannot be used
+                        log.warning("health probe: endpoint call failed: %r", exc)
+                        self.record("unavailable")
+            finally:
+                self._probing.release()
+        return self.state or "unknown", max(0.0, self.clock() - self.at)
+
+
+_health = EndpointHealth()  # one per process: each execution environment keeps its own, as a warm client does
+
+
+def health(cloud: str, call: BoundedCall, settings: EndpointSettings) -> ApiResult:
+    """``/health``: 200 ``ok`` with the endpoint available; 200 ``degraded`` when it is not but the fallback rule
+    answers; 503 when it is not and the fallback is off (the API cannot predict)."""
+    timeout_ms = min(settings.timeout_ms, HEALTH_PROBE_TIMEOUT_MS)
+    probe_settings = EndpointSettings(timeout_ms, 1, settings.fallback_enabled)
+    state, age = _health.current(lambda: call([PROBE_LISTING], probe_settings), wait_s=2 * timeout_ms / 1000)
+    if state == "available":
+        status, code = "ok", 200
+    else:
+        status, code = ("degraded", 200) if settings.fallback_enabled else ("unavailable", 503)
+    return ApiResult(
+        code, {"status": status, "cloud": cloud, "endpoint": state, "checked_s_ago": round(age, 1)}
+    )
 
 
 def not_found(method: str, path: str) -> ApiResult:

@@ -102,9 +102,7 @@ def predict(request: Any) -> tuple[str, int, dict[str, str]]:
     if isinstance(route, ApiResult):
         result = route
     elif route == "/health":
-        result = health(
-            "gcp", bool(os.environ.get("VERTEX_ENDPOINT_ID") and os.environ.get("GOOGLE_CLOUD_PROJECT"))
-        )
+        result = health("gcp", _invoke, EndpointSettings.from_env())
     else:
         settings = EndpointSettings.from_env()
         # Refuse a declared-oversized body before reading it into memory.

@@ -21,7 +21,7 @@ from app.serve import sagemaker, vertex
 from app.serve.contracts import CONTRACTS, VERTEX, Contract
 from app.serve.http import serve_forever
 from app.serve.predictor import ModelLoadError, Predictor
-from app.serve.service import InferenceService
+from app.serve.service import InferenceService, refuse, to_response
 from app.serve.storage import StorageError
 
 
@@ -86,8 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         # One parseable line: tests, the offline hosts and the benchmark wait for it to learn the port.
         print(f"serving {contract.name} model {service.version} on http://{args.host}:{bound}", flush=True)
 
+    def refusal(status: int, message: str):
+        # The server's own refusals (framing, limits, timeouts) name the model version like every other answer.
+        return to_response(refuse(status, message), service.version)
+
     asyncio.run(
-        serve_forever(handler, args.host, port, max_body_bytes=contract.max_body_bytes, on_ready=ready)
+        serve_forever(
+            handler,
+            args.host,
+            port,
+            max_body_bytes=contract.max_body_bytes,
+            on_ready=ready,
+            refusal=refusal,
+        )
     )
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from app.data import generate, write_listings
 from app.train import Hyperparameters, TrainingResult, train
+from tricloud.emulate.hosts.gcp_apis import DeployedModel, VertexApi
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 REPO = Path(__file__).resolve().parents[2]
@@ -122,14 +124,12 @@ VALID = {
 
 def raw_value(field: str, literal: bytes) -> bytes:
     """The valid listing as JSON text with one field's value replaced by a literal json.dumps cannot write."""
-    import json
 
     return json.dumps({**VALID, field: "__literal__"}).encode().replace(b'"__literal__"', literal)
 
 
 def bad_requests() -> list[tuple[str, bytes, str]]:
     """(name, body, content type): every one must get a 4xx, never a 2xx or 5xx."""
-    import json
 
     def j(obj: object) -> bytes:
         return json.dumps(obj).encode()
@@ -180,6 +180,39 @@ def valid_listing() -> dict[str, object]:
 @pytest.fixture(scope="session")
 def bad_request_corpus() -> list[tuple[str, bytes, str]]:
     return bad_requests()
+
+
+@pytest.fixture()
+def vertex_api(monkeypatch, vertex_server: str) -> Iterator[VertexApi]:
+    """The Vertex prediction API stand-in in front of the Vertex-contract server; the function's env points at it."""
+    from app.frontend import gcp_function
+
+    api = VertexApi("tricloud-demo", "asia-south1", "token-1")
+    api.deploy(DeployedModel("123", "456", "789", "house", vertex_server, "/v1/models/house:predict"))
+    monkeypatch.setattr(
+        gcp_function, "_token", lambda: "token-1"
+    )  # the metadata-server path runs in tests/hosts
+    for k, v in {
+        "VERTEX_ENDPOINT_ID": "123",
+        "GOOGLE_CLOUD_PROJECT": "tricloud-demo",
+        "VERTEX_REGION": "asia-south1",
+        "VERTEX_API_ENDPOINT": api.url,
+        "ENDPOINT_TIMEOUT_MS": "500",
+    }.items():
+        monkeypatch.setenv(k, v)
+    yield api
+    api.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_endpoint_health(monkeypatch: pytest.MonkeyPatch):
+    """Each test starts with an API that knows nothing of its endpoint (the state is per process, like a warm
+    instance's)."""
+    from app.frontend import core
+
+    health = core.EndpointHealth()
+    monkeypatch.setattr(core, "_health", health)
+    return health
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import azure.functions as func
 import boto3
 import pytest
 import requests
+from app_support import FaultyEndpoint
 from flask import Request as FlaskRequest
 from moto import mock_aws
 from werkzeug.test import EnvironBuilder
@@ -22,46 +21,10 @@ from werkzeug.test import EnvironBuilder
 from app.frontend import aws_lambda, azure_function, gcp_function
 from app.frontend.core import FALLBACK_VERSION, EndpointError, EndpointSettings, rule_estimate
 from app.serve.predictor import Predictor
-from tricloud.emulate.hosts.gcp_apis import DeployedModel, VertexApi
+from tricloud.emulate.hosts.gcp_apis import VertexApi
 from tricloud.emulate.hosts.web import strict_json
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-class FaultyEndpoint:
-    """A loopback HTTP endpoint that misbehaves on purpose: slow, 500, or not JSON."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.calls = 0
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                outer.calls += 1
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if outer.mode == "slow":
-                    time.sleep(1.5)
-                status, body = (500, b'{"message":"boom"}') if outer.mode == "error" else (200, b"<html>")
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(params=["slow", "error", "garbage"])
@@ -127,9 +90,9 @@ def test_lambda_against_real_sagemaker_server(
     assert body["predictions"] == predictor.predict([valid_listing] * 2)
     assert body["request_id"] == "req-123"
     # The client is built once and reused across warm invocations.
-    client = aws_lambda._client
+    clients = dict(aws_lambda._clients)
     call_lambda(lambda_event(json.dumps(valid_listing)))
-    assert aws_lambda._client is client
+    assert aws_lambda._clients == clients  # the same client objects, none added
 
 
 def test_lambda_with_moto_placeholder_falls_back(aws_env, valid_listing: dict) -> None:
@@ -284,26 +247,6 @@ def gcp_call(
     env = EnvironBuilder(method=method, path=path, data=body, content_type=content_type or None).get_environ()
     text, status, _ = gcp_function.predict(FlaskRequest(env))
     return status, strict_json(text)
-
-
-@pytest.fixture()
-def vertex_api(monkeypatch, vertex_server: str) -> Iterator[VertexApi]:
-    """The Vertex prediction API stand-in in front of the Vertex-contract server; the function's env points at it."""
-    api = VertexApi("tricloud-demo", "asia-south1", "token-1")
-    api.deploy(DeployedModel("123", "456", "789", "house", vertex_server, "/v1/models/house:predict"))
-    monkeypatch.setattr(
-        gcp_function, "_token", lambda: "token-1"
-    )  # the metadata-server path runs in tests/hosts
-    for k, v in {
-        "VERTEX_ENDPOINT_ID": "123",
-        "GOOGLE_CLOUD_PROJECT": "tricloud-demo",
-        "VERTEX_REGION": "asia-south1",
-        "VERTEX_API_ENDPOINT": api.url,
-        "ENDPOINT_TIMEOUT_MS": "500",
-    }.items():
-        monkeypatch.setenv(k, v)
-    yield api
-    api.close()
 
 
 def test_gcp_function_real_vertex_server_and_fallback(

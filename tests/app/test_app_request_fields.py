@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.schema import validate_record
+from app.schema import REQUEST_FIELDS, validate_record
 
 VALID = {
     "city": "Pune",
@@ -47,6 +47,11 @@ CASES = (
 
 def test_the_table_covers_every_documented_field() -> None:
     assert set(NUMERIC) | set(ENUMS) == set(VALID)
+    # A field added to the schema without a row here fails (an optional one too: validate_record would pass it).
+    assert sorted(f.name for f in REQUEST_FIELDS) == sorted(VALID)
+    # ...and so does a field whose kind changed: a range needs a NUMERIC row, a list of allowed values an ENUMS one.
+    assert {f.name for f in REQUEST_FIELDS if f.allowed is None} == set(NUMERIC)
+    assert {f.name for f in REQUEST_FIELDS if f.allowed is not None} == set(ENUMS)
     assert validate_record(VALID) == (VALID | {"area_sqft": 1050.0}, [])
 
 
