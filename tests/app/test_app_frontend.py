@@ -72,6 +72,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
     monkeypatch.delenv("FALLBACK_ENABLED", raising=False)
+    # In-process mock_aws is unauthenticated here, whatever order the suite runs in: an emulator test's session
+    # moto turns IAM enforcement on process-wide while it lives (tricloud.engine.emulator).
+    from moto import settings
+
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
     return monkeypatch
 
 

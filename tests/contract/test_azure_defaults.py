@@ -163,8 +163,12 @@ def test_filesystems_lifecycle_and_soft_delete(inv: Inventory, alt: Inventory) -
 
 def test_workspace_storage_is_recoverable_and_logged(inv: Inventory) -> None:
     svc = one(inv, "storage:BlobServiceProperties", "training-storage-blob-service")["inputs"]
-    assert svc["accountName"] == one(inv, "storage:StorageAccount", "training-storage")["inputs"]["accountName"]
-    assert svc["deleteRetentionPolicy"] == svc["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    assert (
+        svc["accountName"] == one(inv, "storage:StorageAccount", "training-storage")["inputs"]["accountName"]
+    )
+    assert (
+        svc["deleteRetentionPolicy"] == svc["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    )
     setting = one(inv, "monitor:DiagnosticSetting", "training-storage-access-log-setting")["inputs"]
     assert setting["resourceUri"].endswith("/blobServices/default")
     assert {log["category"] for log in setting["logs"]} == {"StorageRead", "StorageWrite", "StorageDelete"}

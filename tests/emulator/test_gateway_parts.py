@@ -118,3 +118,22 @@ def test_cli_names_a_busy_port() -> None:
         result = CliRunner().invoke(emulate_app, ["aws", "--port", str(port)])
     assert result.exit_code == 2
     assert f"port {port} on 127.0.0.1 is already in use" in result.output
+
+
+def test_log_shipping_survives_an_authorizer_that_cannot_read_the_role(tmp_path: Path) -> None:
+    """The role's policies cannot be read (moto reset under a live platform): the lines stay in the file, one
+    warning says why, and closing the sink does not raise (it runs in the platform's teardown)."""
+    from tricloud.emulate.gateway import LogSink
+
+    def unreadable(action: str, resource: str) -> None:
+        raise RuntimeError("InvalidClientTokenId")
+
+    sink = LogSink(_function(tmp_path, 1.0), logs=object(), folder=tmp_path / "logs", authorize=unreadable)
+    sink.write("s1", "first line")
+    sink.write("s1", "second line")
+    sink.close()
+    text = sink.path.read_text()
+    assert text.splitlines()[:2] == ["first line", "second line"]
+    assert (
+        text.count("[tricloud] cannot authorize log shipping to /aws/lambda/slow: InvalidClientTokenId") == 1
+    )

@@ -172,18 +172,18 @@ def test_conditions_moto_ignores_are_where_they_must_be(resources) -> None:
     )
     for name, st in services.items():  # the confused-deputy guard moto would never test
         assert st["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, name
-    ci = [
-        st
-        for st in _statements(roles["tricloud-aws-dev-github-deploy"])
-        if "Federated" in st.get("Principal", {})
-    ]
-    assert (
-        ci
-        and ci[0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"]
-        == "sts.amazonaws.com"
-    )
-    subjects = {**ci[0]["Condition"].get("StringEquals", {}), **ci[0]["Condition"].get("StringLike", {})}
-    assert "token.actions.githubusercontent.com:sub" in subjects  # only one repository's jobs
+    # The three CI identities (preview, infrastructure, rollout): web identity only, GitHub's audience, one subject.
+    for duty in ("preview", "infrastructure", "rollout"):
+        ci = [
+            st
+            for st in _statements(roles[f"tricloud-aws-dev-ci-{duty}"])
+            if "Federated" in st.get("Principal", {})
+        ]
+        assert ci and ci[0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == (
+            "sts.amazonaws.com"
+        ), duty
+        subjects = {**ci[0]["Condition"].get("StringEquals", {}), **ci[0]["Condition"].get("StringLike", {})}
+        assert "token.actions.githubusercontent.com:sub" in subjects, duty  # only one repository's jobs
     # The endpoint may list models/ only: the s3:prefix condition moto would treat as satisfied for any prefix.
     endpoint = _role_statements(resources)["tricloud-aws-dev-sagemaker-endpoint"]
     listing = [s for s in endpoint if "s3:ListBucket" in _as_list(s["Action"])]

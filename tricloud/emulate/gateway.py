@@ -141,7 +141,13 @@ class LogSink:
                     if stream in self.created
                     else ["logs:CreateLogStream", "logs:PutLogEvents"]
                 )
-                denial = next((d for a in needed if (d := self.authorize(a, target))), None)
+                try:
+                    denial = next((d for a in needed if (d := self.authorize(a, target))), None)
+                except (
+                    Exception
+                ) as exc:  # the role's policies cannot be read (moto reset under us): not shipped
+                    self._warn(f"cannot authorize log shipping to {self.fn.log_group}: {exc}")
+                    continue
                 if denial:
                     if not self.warned:
                         self.warned = True
@@ -159,9 +165,12 @@ class LogSink:
             except (
                 Exception
             ) as exc:  # the log group is the stack's: a missing one is reported once, not fatal
-                if not self.warned:
-                    self.warned = True
-                    self.file.write(f"[tricloud] cannot ship logs to {self.fn.log_group}: {exc}\n")
+                self._warn(f"cannot ship logs to {self.fn.log_group}: {exc}")
+
+    def _warn(self, message: str) -> None:
+        if not self.warned:
+            self.warned = True
+            self.file.write(f"[tricloud] {message}\n")
 
     def close(self) -> None:
         self.flush()
