@@ -26,6 +26,7 @@ RULES: dict[str, NameRule] = {
     "aws:lambda": NameRule(64, "A-Za-z0-9_-", lowercase=False),
     "aws:glue_database": NameRule(255, "a-z0-9_", separator="_"),
     "aws:generic": NameRule(128, "A-Za-z0-9_.-", lowercase=False),
+    "aws:redshift_serverless": NameRule(64, "a-z0-9-"),  # namespaces and workgroups
     "aws:signer_profile": NameRule(
         38, "A-Za-z0-9_", separator="_", lowercase=False
     ),  # + 26-char suffix <= 64

@@ -26,6 +26,7 @@ from components.observability.spec import ObservabilityArgs
 from components.spark_cluster.spec import SparkClusterArgs
 from components.spec_base import Args
 from components.training_job.spec import TrainingJobArgs
+from components.warehouse.spec import WarehouseArgs
 from tricloud.model.settings import DeliveryArgs
 from tricloud.policy.spec import PolicyArgs
 
@@ -52,6 +53,7 @@ SECTIONS: dict[str, type[Args]] = {
     "api": ApiFrontendArgs,
     "observability": ObservabilityArgs,
     "ci": CiIdentityArgs,
+    "warehouse": WarehouseArgs,  # optional: created only with `enabled: true`
 }
 # Sections read by the toolkit, not by a component: policy exceptions (`tricloud policy check`, the policy pack)
 # and `tricloud model`'s gates.
@@ -73,6 +75,7 @@ class PlatformConfig:
     project_id: str | None = None  # GCP only: the project every resource lives in
     policy: PolicyArgs = dataclasses.field(default_factory=PolicyArgs)
     delivery: DeliveryArgs = dataclasses.field(default_factory=DeliveryArgs)
+    warehouse: WarehouseArgs = dataclasses.field(default_factory=WarehouseArgs)
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:
@@ -215,6 +218,17 @@ def _check_ci_session(sections: Mapping[str, Any]) -> None:
             f"must cover training.max_runtime_minutes ({training.max_runtime_minutes}) + "
             f"endpoint.canary_wait_minutes ({endpoint.canary_wait_minutes}) + {CI_JOB_MARGIN_MINUTES}: at least {needed}",
         )
+
+
+def with_optional_enabled(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Config values with every optional concept switched on (`tricloud:<name>.enabled: true`), other keys kept:
+    what the concept matrix, the contract tests and the cost samples build to show them."""
+    from components.concepts import OPTIONAL_COMPONENTS
+
+    out = dict(values)
+    for name in sorted(OPTIONAL_COMPONENTS):
+        out[f"{NAMESPACE}:{name}"] = {**dict(out.get(f"{NAMESPACE}:{name}") or {}), "enabled": True}
+    return out
 
 
 def load(cloud: str) -> PlatformConfig:

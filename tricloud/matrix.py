@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from components.concepts import CONCEPT_NAMES as CONCEPTS
+from components.concepts import OPTIONAL_CONCEPT_NAMES as OPTIONAL
 from tricloud.config import CLOUDS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -67,10 +68,19 @@ def table_from_inventories(inventories: Mapping[str, Iterable[Mapping[str, Any]]
 
 
 def concept_matrix(stack: str = "dev") -> Matrix:
-    """Run the three stacks under mocks and group their resource types by concept."""
-    from tricloud.inventory import build_inventory
+    """Run the three stacks under mocks, optional concepts (the Warehouse) switched on, and group their resource
+    types by concept."""
+    from tricloud.config import with_optional_enabled
+    from tricloud.inventory import build_inventory, stack_config
 
-    return table_from_inventories({cloud: build_inventory(cloud, stack)["resources"] for cloud in CLOUDS})
+    return table_from_inventories(
+        {
+            cloud: build_inventory(cloud, stack, config=with_optional_enabled(stack_config(cloud, stack)))[
+                "resources"
+            ]
+            for cloud in CLOUDS
+        }
+    )
 
 
 def short_type(token: str) -> str:
@@ -93,7 +103,8 @@ def render_markdown(table: Matrix) -> str:
                 "<br>".join(f"`{short_type(t)}`" + (f" x{n}" if n > 1 else "") for t, n in types.items())
                 or "-"
             )
-        lines.append(f"| {concept} | " + " | ".join(cells) + " |")
+        label = f"{concept} (optional)" if concept in OPTIONAL else concept
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

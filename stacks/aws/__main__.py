@@ -1,4 +1,4 @@
-"""tricloud on AWS: the platform's seven components, composed in dependency order; nothing else lives here."""
+"""tricloud on AWS: the platform's components, composed in dependency order; nothing else lives here."""
 
 import tricloud.config
 
@@ -23,8 +23,15 @@ endpoint = ModelEndpoint("endpoint", cfg.endpoint, lake=lake, training=training,
 api = ApiFrontend("api", cfg.api, endpoint=endpoint, observability=observability)
 ci = CiIdentity("ci", cfg.ci, lake=lake, endpoint=endpoint, training=training, api=api)
 
+# Optional, off by default (it bills for its own storage and compute): a warehouse loaded from the lake.
+warehouse = None
+if cfg.warehouse.enabled:
+    from components.warehouse.aws import Warehouse
+
+    warehouse = Warehouse("warehouse", cfg.warehouse, lake=lake)
+
 # The cloud-neutral outputs: the same names on every cloud (each concept's spec OUTPUTS).
-for component in (observability, lake, spark, training, endpoint, api, ci):
+for component in filter(None, (observability, lake, spark, training, endpoint, api, ci, warehouse)):
     for output in component.OUTPUTS:
         pulumi.export(output, getattr(component, output))
 pulumi.export("region", cfg.region)

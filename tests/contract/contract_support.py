@@ -75,9 +75,13 @@ def require_stack(cloud: str) -> None:
 
 
 def platform(cloud: str) -> Platform:
-    """Run stacks/<cloud> under mocks once per session."""
+    """Run stacks/<cloud> under mocks once per session, its optional concepts (the Warehouse) switched on, so
+    every contract covers them too (`tests/contract/test_warehouse.py` checks the dev config creates none)."""
     if cloud not in _CACHE:
-        _CACHE[cloud] = run(cloud)
+        from tricloud.config import with_optional_enabled
+
+        require_stack(cloud)
+        _CACHE[cloud] = run(cloud, with_optional_enabled(stack_config(cloud)))
     return _CACHE[cloud]
 
 

@@ -23,6 +23,14 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "aws:cloudwatch/metricAlarm:MetricAlarm": "tags",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy": None,
         "aws:ecr/repository:Repository": "tags",
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "tags",
+        "aws:ec2/flowLog:FlowLog": "tags",
+        "aws:ec2/routeTable:RouteTable": "tags",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation": None,
+        "aws:ec2/securityGroup:SecurityGroup": "tags",
+        "aws:ec2/subnet:Subnet": "tags",
+        "aws:ec2/vpc:Vpc": "tags",
+        "aws:ec2/vpcEndpoint:VpcEndpoint": "tags",
         "aws:emr/cluster:Cluster": "tags",
         "aws:emrserverless/application:Application": "tags",
         "aws:glue/catalogDatabase:CatalogDatabase": "tags",
@@ -39,6 +47,9 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "aws:kms/key:Key": "tags",
         "aws:lambda/function:Function": "tags",
         "aws:lambda/permission:Permission": None,
+        "aws:redshiftserverless/namespace:Namespace": "tags",
+        "aws:redshiftserverless/usageLimit:UsageLimit": None,
+        "aws:redshiftserverless/workgroup:Workgroup": "tags",
         "aws:s3/bucket:Bucket": "tags",
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": None,
         "aws:s3/bucketLogging:BucketLogging": None,
@@ -83,6 +94,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:machinelearningservices:OnlineDeployment": "tags",
         "azure-native:machinelearningservices:OnlineEndpoint": "tags",
         "azure-native:machinelearningservices:Workspace": "tags",
+        "azure-native:logic:Workflow": "tags",
         "azure-native:managedidentity:FederatedIdentityCredential": None,
         "azure-native:managedidentity:UserAssignedIdentity": "tags",
         "azure-native:monitor:ActionGroup": "tags",
@@ -90,6 +102,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:monitor:DiagnosticSetting": None,
         "azure-native:monitor:MetricAlert": "tags",
         "azure-native:operationalinsights:Workspace": "tags",
+        "azure-native:resources:Resource": None,  # the warehouse pool's audit settings (a child setting)
         "azure-native:resources:ResourceGroup": "tags",
         "azure-native:storage:Blob": None,  # blob metadata, not ARM tags
         "azure-native:storage:BlobContainer": None,
@@ -99,6 +112,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:synapse:IpFirewallRule": None,
         "azure-native:synapse:Key": None,
         "azure-native:synapse:SqlPool": "tags",
+        "azure-native:synapse:SqlPoolTransparentDataEncryption": None,
         "azure-native:synapse:Workspace": "tags",
         "azure-native:synapse:WorkspaceAadAdmin": None,
         "azure-native:web:AppServicePlan": "tags",
@@ -112,6 +126,8 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "gcp:bigquery/connection:Connection": None,
         "gcp:bigquery/dataset:Dataset": "labels",
         "gcp:bigquery/datasetIamMember:DatasetIamMember": None,
+        "gcp:bigquery/dataTransferConfig:DataTransferConfig": None,
+        "gcp:bigquery/iamMember:IamMember": None,
         "gcp:bigquery/table:Table": "labels",
         "gcp:cloudfunctionsv2/function:Function": "labels",
         "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": None,
@@ -151,4 +167,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
 # Inputs named like tags that are something else: (type, input) -> why the table says None.
 NOT_TAGS: dict[tuple[str, str], str] = {
     ("azure-native:apimanagement:NamedValue", "tags"): "a list of search labels, not key/value tags",
+    # The generic ARM resource takes tags, but the warehouse's is a pool's auditing settings: a child setting
+    # (a proxy resource) that holds no tags of its own.
+    ("azure-native:resources:Resource", "tags"): "the auditing settings it carries are a proxy resource",
 }

@@ -33,6 +33,7 @@ CONCEPT_MODULES = {
     "ModelEndpoint": "model_endpoint",
     "ApiFrontend": "api_frontend",
     "CiIdentity": "ci_identity",
+    "Warehouse": "warehouse",
 }
 SECTION_OF = {cls: key for key, cls in SECTIONS.items()}
 
@@ -108,6 +109,9 @@ BAD_CONFIG: list[tuple[str, dict[str, Any]]] = [
     ("observability", {"log_retention_days": 31}),
     ("ci", {"github_repository": "no-slash"}),
     ("ci", {"unknown_key": 1}),
+    ("warehouse", {"enabled": True, "database": "Bad-Name"}),
+    ("warehouse", {"enabled": True, "aws": {"base_capacity_rpu": 12}}),
+    ("warehouse", {"enabled": True, "azure": {"sku": "DW50c"}}),
 ]
 
 
@@ -156,6 +160,7 @@ BAD_ARGS: list[tuple[str, dict[str, Any]]] = [
     ("ModelEndpoint", {"canary_percent": 90}),
     ("ApiFrontend", {"throttle_burst": 0}),
     ("CiIdentity", {"allowed_refs": ("main",)}),
+    ("Warehouse", {"database": "tempdb"}),
 ]
 
 

@@ -52,7 +52,7 @@ def test_json_report_validates_against_the_schema(report: dict[str, Any], india:
     aws = report["clouds"][0]
     assert aws["totalMonthlyCostInr"] == pytest.approx(aws["totalMonthlyCost"] * 88.0, abs=0.01)
     assert report["summary"]["missingClouds"] == ["azure"]
-    assert report["catalog"]["readDate"] == "2026-11-29"
+    assert report["catalog"]["readDate"] == "2026-12-02"  # the newest entry's (Redshift Serverless)
     assert report["generatedAt"] == "2026-11-29T10:00:00+00:00"
     keys = list(json.loads(render(report, "json")))
     assert (

@@ -929,3 +929,9 @@ FIXTURES["gcp-api-gateway-backend-tls"] = (
     gateway_backend("http://10.0.0.5:8080"),
     gateway_backend("https://fn-4849289577.asia-south1.run.app"),
 )
+
+
+# The Warehouse concept's policies (tricloud/policy/rules/warehouse.py).
+from .warehouse_fixtures import WAREHOUSE  # noqa: E402
+
+FIXTURES.update(WAREHOUSE)

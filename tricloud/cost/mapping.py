@@ -26,6 +26,9 @@ PRICERS: dict[str, p.Pricer] = {
     "aws:sns/topic:Topic": p.aws_sns_topic,
     "aws:ecr/repository:Repository": p.image_repository,
     "tricloud:aws:TrainingJob": p.aws_training,
+    "aws:redshiftserverless/workgroup:Workgroup": p.aws_redshift_workgroup,
+    "aws:redshiftserverless/namespace:Namespace": p.aws_redshift_namespace,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": p.aws_vpc_endpoint,
     # Azure
     "azure-native:storage:StorageAccount": p.azure_storage_account,
     "azure-native:databricks:Workspace": p.azure_databricks,
@@ -43,6 +46,8 @@ PRICERS: dict[str, p.Pricer] = {
     "azure-native:containerregistry:Registry": p.azure_container_registry,
     "azure-native:monitor:ActionGroup": p.azure_action_group,
     "azure-native:synapse:Workspace": p.azure_synapse_workspace,
+    "azure-native:synapse:SqlPool": p.azure_sql_pool,
+    "azure-native:logic:Workflow": p.azure_logic_app,
     # GCP
     "gcp:storage/bucket:Bucket": p.gcp_bucket,
     "gcp:bigquery/dataset:Dataset": p.gcp_bigquery_dataset,
@@ -100,6 +105,14 @@ FREE: dict[str, str] = {
     "aws:glue/securityConfiguration:SecurityConfiguration": "encryption settings for Glue jobs/crawlers; no charge",
     "aws:athena/namedQuery:NamedQuery": "saved query text; its runs are priced on the workgroup (data scanned)",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "ECR lifecycle policies have no charge (they only expire images)",
+    "aws:redshiftserverless/usageLimit:UsageLimit": "a spend cap; its compute is priced on the workgroup",
+    "aws:ec2/vpc:Vpc": "VPCs carry no charge",
+    "aws:ec2/subnet:Subnet": "subnets carry no charge",
+    "aws:ec2/routeTable:RouteTable": "route tables carry no charge",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "route table associations carry no charge",
+    "aws:ec2/securityGroup:SecurityGroup": "security groups carry no charge",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups carry no charge",
+    "aws:ec2/flowLog:FlowLog": "flow logs bill as log ingestion, priced on their destination log group",
     # Azure
     "azure-native:resources:ResourceGroup": "resource groups have no charge",
     "azure-native:storage:BlobContainer": _BILLED_ON_ACCOUNT,
@@ -129,6 +142,9 @@ FREE: dict[str, str] = {
     "azure-native:synapse:Key": "workspace key activation; the Key Vault key is priced on the vault",
     "azure-native:synapse:WorkspaceAadAdmin": "administrator setting; no charge",
     "azure-native:synapse:IpFirewallRule": "firewall rule; no charge",
+    "azure-native:synapse:SqlPoolTransparentDataEncryption": "encryption setting; no charge",
+    # Generic ARM resources: the warehouse pool's audit settings (their logs are priced on Log Analytics).
+    "azure-native:resources:Resource": "a setting of its parent resource; no charge",
     "tricloud:azure:TrainingJob": "priced through its Azure ML compute cluster",
 }
 
@@ -160,6 +176,7 @@ FREE_PREFIXES: dict[str, str] = {
     "gcp:projects/serviceIdentity:": "service agents are free",
     "gcp:bigquery/connection:": "BigLake connections are free; their queries are priced on the dataset (on-demand TB)",
     "gcp:cloudquota/": "quota preferences are free",
+    "gcp:bigquery/dataTransferConfig:": "scheduled queries bill as queries: their bytes are priced on the dataset",
     "pulumi:providers:": "provider configuration, not a cloud resource",
 }
 

@@ -389,18 +389,23 @@ def gcp_bucket(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 
 def gcp_bigquery_dataset(res: Resource, ctx: PricingContext) -> list[CostComponent]:
-    datasets = ctx.count(["gcp:bigquery/dataset:Dataset"])
-    # A regional dataset is priced in the region set's region; US/EU multi-regions keep their own key.
-    location = str(res.get("location", default="US"))
-    location = location if "-" not in location else ctx.region
-    return [
-        ctx.meter(res, "BigQuery active storage", service="BigQuery", sku="active-logical-storage",
-                  quantity=_share(ctx.profile.lake.warehouse_gb, datasets), unit="GB-month", usage_based=True,
-                  region=location, note="lake.warehouse_gb"),
-        ctx.meter(res, "BigQuery on-demand queries", service="BigQuery", sku="on-demand-query",
-                  quantity=_share(ctx.profile.analytics.tb_scanned_per_month, datasets), unit="TB", usage_based=True,
-                  region=location, note="analytics.tb_scanned_per_month"),
-    ]  # fmt: skip
+    if res.concept == "Warehouse":
+        return gcp_warehouse_dataset(res, ctx)
+    dataset = ["gcp:bigquery/dataset:Dataset"]
+    warehouses = ctx.count(dataset, concept="Warehouse")
+    datasets = ctx.count(dataset) - warehouses
+    location = _bigquery_location(res, ctx)
+    components = []
+    if not warehouses:  # without a Warehouse, the profile's warehouse GB are tables of these datasets
+        components.append(ctx.meter(
+            res, "BigQuery active storage", service="BigQuery", sku="active-logical-storage",
+            quantity=_share(ctx.profile.lake.warehouse_gb, datasets), unit="GB-month", usage_based=True,
+            region=location, note="lake.warehouse_gb"))  # fmt: skip
+    components.append(ctx.meter(
+        res, "BigQuery on-demand queries", service="BigQuery", sku="on-demand-query",
+        quantity=_share(ctx.profile.analytics.tb_scanned_per_month, datasets), unit="TB", usage_based=True,
+        region=location, note="analytics.tb_scanned_per_month"))  # fmt: skip
+    return components
 
 
 def gcp_function(res: Resource, ctx: PricingContext) -> list[CostComponent]:
@@ -485,3 +490,101 @@ def gcp_training(res: Resource, ctx: PricingContext) -> list[CostComponent]:
 
 def gcp_observability(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     return log_ingestion(res, ctx, "Cloud Logging", "logs-ingestion")
+
+
+# ------------------------------------------------------------------------------------ Warehouse
+# The optional Warehouse concept: compute hours and its own query bytes come from the profile's `warehouse`
+# section, its storage from `lake.warehouse_gb` (the same GB on every cloud).
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+REDSHIFT_DEFAULT_BASE_RPU = 128.0  # what Redshift Serverless uses when a workgroup sets no base capacity
+REDSHIFT_USAGE_LIMIT = "aws:redshiftserverless/usageLimit:UsageLimit"
+LOGIC_APP_CHECKS_PER_HOUR = 4.0  # components/warehouse/azure.py: the pauser runs every 15 minutes
+LOGIC_APP_ACTIONS_PER_RUN = 4.0  # trigger, read the pool, read its metric, the condition (a pause is rare)
+
+
+def aws_redshift_workgroup(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    hours = ctx.profile.warehouse.compute_hours_per_month
+    base = float(res.get("baseCapacity", default=REDSHIFT_DEFAULT_BASE_RPU))
+    rpu_hours = base * hours
+    note = f"{base:g} RPU base x {hours:g} h (warehouse.compute_hours_per_month); a 60 s minimum per query not modelled"
+    caps = [float(r.get("amount", default=0)) for r in ctx.resources
+            if r.type == REDSHIFT_USAGE_LIMIT and r.get("usageType") == "serverless-compute"
+            and r.get("period") == "daily" and r.get("breachAction") == "deactivate"]  # fmt: skip
+    if caps and rpu_hours > min(caps) * DAYS_PER_MONTH:
+        rpu_hours = min(caps) * DAYS_PER_MONTH
+        note += f"; capped by the daily usage limit ({min(caps):g} RPU-h x {DAYS_PER_MONTH:g} days)"
+    return [ctx.meter(res, "Redshift Serverless compute", service="AmazonRedshift", sku="serverless-rpu-hours",
+                      quantity=rpu_hours, unit="RPU-hour", usage_based=True, note=note)]  # fmt: skip
+
+
+def aws_redshift_namespace(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    return [ctx.meter(res, "Redshift managed storage", service="AmazonRedshift", sku="rms-storage",
+                      quantity=ctx.profile.lake.warehouse_gb, unit="GB-month", usage_based=True,
+                      note="lake.warehouse_gb")]  # fmt: skip
+
+
+def aws_vpc_endpoint(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Gateway endpoints (S3, DynamoDB) carry no charge; an interface endpoint bills per AZ-hour."""
+    if str(res.get("vpcEndpointType", default="Gateway")) == "Gateway":
+        return []
+    zones = max(1, len(res.get("subnetIds", default=[]) or []))
+    return [ctx.meter(res, "interface endpoint", service="AmazonVPC", sku="interface-endpoint-hours",
+                      quantity=zones * HOURS_PER_MONTH, unit="hour", usage_based=False,
+                      note=f"{zones} AZ(s) x {HOURS_PER_MONTH:g} h")]  # fmt: skip
+
+
+def azure_sql_pool(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Synapse dedicated SQL pool: compute per hour online at its service level (a started hour is billed whole),
+    storage per GB; paused, only storage bills."""
+    sku = str(res.get("sku", "name", default="DW100c"))
+    hours = ctx.profile.warehouse.compute_hours_per_month
+    return [
+        ctx.meter(res, f"dedicated SQL pool ({sku})", service="Azure Synapse Analytics",
+                  sku=f"dedicated-sql-{sku.lower()}", quantity=hours, unit="hour", usage_based=True,
+                  note=f"{hours:g} h online (warehouse.compute_hours_per_month); paused when idle"),
+        ctx.meter(res, "dedicated SQL pool storage", service="Azure Synapse Analytics",
+                  sku="dedicated-sql-storage", quantity=ctx.profile.lake.warehouse_gb, unit="GB-month",
+                  usage_based=True, note="lake.warehouse_gb"),
+    ]  # fmt: skip
+
+
+def azure_logic_app(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Consumption Logic App: built-in action executions (the warehouse pauser's schedule)."""
+    runs = LOGIC_APP_CHECKS_PER_HOUR * HOURS_PER_MONTH
+    return [ctx.meter(res, "Logic App actions", service="Logic Apps", sku="consumption-actions",
+                      quantity=runs * LOGIC_APP_ACTIONS_PER_RUN, unit="action", usage_based=False,
+                      note=f"{runs:g} runs x {LOGIC_APP_ACTIONS_PER_RUN:g} built-in actions")]  # fmt: skip
+
+
+def _bigquery_location(res: Resource, ctx: PricingContext) -> str:
+    # A regional dataset is priced in the region set's region; US/EU multi-regions keep their own key.
+    location = str(res.get("location", default="US"))
+    return location if "-" not in location else ctx.region
+
+
+def gcp_warehouse_dataset(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """The Warehouse's dataset: native table storage, the warehouse's own queries, and the scheduled loads (each
+    reads the lake's curated listings through BigLake: on-demand bytes)."""
+    location = _bigquery_location(res, ctx)
+    loads = sum(HOURS_PER_MONTH / _every_hours(r.get("schedule")) for r in ctx.resources
+                if r.type == BIGQUERY_TRANSFER and r.concept == "Warehouse")  # fmt: skip
+    curated_gb = ctx.profile.lake.gb.get("curated", 0.0)
+    wh = ctx.profile.warehouse
+    return [
+        ctx.meter(res, "BigQuery active storage", service="BigQuery", sku="active-logical-storage",
+                  quantity=ctx.profile.lake.warehouse_gb, unit="GB-month", usage_based=True, region=location,
+                  note="lake.warehouse_gb"),
+        ctx.meter(res, "BigQuery on-demand queries", service="BigQuery", sku="on-demand-query",
+                  quantity=wh.tb_scanned_per_month + loads * curated_gb / 1000, unit="TB", usage_based=True,
+                  region=location,
+                  note=f"warehouse.tb_scanned_per_month + {loads:g} scheduled loads x {curated_gb:g} GB curated"),
+    ]  # fmt: skip
+
+
+BIGQUERY_TRANSFER = "gcp:bigquery/dataTransferConfig:DataTransferConfig"
+
+
+def _every_hours(schedule: object) -> float:
+    """Hours between runs of a Data Transfer schedule ('every 24 hours', 'every 6 hours'); 24 if unreadable."""
+    match = re.fullmatch(r"every (\d+) hours?", str(schedule or "").strip())
+    return float(match.group(1)) if match and int(match.group(1)) > 0 else 24.0

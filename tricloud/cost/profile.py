@@ -36,7 +36,7 @@ class ApiUsage:
 @dataclass(frozen=True)
 class LakeUsage:
     gb: dict[str, float] = field(default_factory=dict)  # GB stored per zone: raw, curated, artifacts
-    warehouse_gb: float = 0.0  # GB in BigQuery tables
+    warehouse_gb: float = 0.0  # GB in warehouse tables (the Warehouse concept; BigQuery tables without one)
     other_storage_gb: float = 0.0  # per non-lake storage account or bucket (staging, function code)
 
 
@@ -84,6 +84,14 @@ class AnalyticsUsage:
 
 
 @dataclass(frozen=True)
+class WarehouseUsage:
+    """The optional Warehouse concept (priced only when a stack enables it); its storage is lake.warehouse_gb."""
+
+    compute_hours_per_month: float = 0.0  # hours it computes: Redshift at base capacity, Synapse pool online
+    tb_scanned_per_month: float = 0.0  # BigQuery on-demand TB its queries read (scheduled loads are derived)
+
+
+@dataclass(frozen=True)
 class ObservabilityUsage:
     log_gb_per_month: float = 0.0
     alert_notifications_per_month: float = 0.0
@@ -112,6 +120,7 @@ class UsageProfile:
     training: TrainingUsage = field(default_factory=TrainingUsage)
     endpoint: EndpointUsage = field(default_factory=EndpointUsage)
     analytics: AnalyticsUsage = field(default_factory=AnalyticsUsage)
+    warehouse: WarehouseUsage = field(default_factory=WarehouseUsage)
     observability: ObservabilityUsage = field(default_factory=ObservabilityUsage)
     security: SecurityUsage = field(default_factory=SecurityUsage)
     free_tier: FreeTierUsage = field(default_factory=FreeTierUsage)

@@ -22,6 +22,7 @@ from tricloud.cost.report import build_report
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "costs.md"
 PROFILE_ORDER = ("learner", "startup", "production")
+WAREHOUSE_SAMPLE = ("us", "startup")  # the optional Warehouse, priced once in the region set with AWS's price
 
 
 @cache
@@ -45,6 +46,29 @@ def sample_reports(catalog: Catalog, stack: str = "dev", loader: InventoryLoader
                 f"`tricloud cost --region-set {region_set} --profile {name} --format markdown`\n\n{body}"
             )
     return "\n".join(parts)
+
+
+@cache
+def _inventory_with_warehouse(cloud: str, stack: str) -> dict[str, Any]:
+    from tricloud.config import with_optional_enabled
+    from tricloud.inventory import build_inventory, stack_config
+
+    return build_inventory(cloud, stack, config=with_optional_enabled(stack_config(cloud, stack)))
+
+
+def warehouse_sample(
+    catalog: Catalog, stack: str = "dev", loader: InventoryLoader = _inventory_with_warehouse
+) -> str:
+    """One report with `tricloud:warehouse.enabled: true` on every stack."""
+    region_set, name = WAREHOUSE_SAMPLE
+    profile = load_profile(name)
+    estimates = estimate_clouds(CLOUDS, region_set, catalog, profile, stack=stack, loader=loader)
+    report = build_report(estimates, profile=profile, catalog=catalog, region_set=region_set)
+    body = render_markdown(report).replace("### tricloud monthly cost", "#### tricloud monthly cost", 1)
+    return (
+        f"`tricloud:warehouse: {{enabled: true}}` in each stack's config, then "
+        f"`tricloud cost --region-set {region_set} --profile {name} --format markdown`\n\n{body}"
+    )
 
 
 def catalog_table(catalog: Catalog) -> str:
@@ -85,6 +109,7 @@ def replace_between(text: str, marker: str, body: str) -> str:
 def generated_doc(text: str, catalog: Catalog, loader: InventoryLoader = _inventory) -> str:
     """docs/costs.md with its generated sections rebuilt from the stacks and the catalog."""
     text = replace_between(text, "cost-samples", sample_reports(catalog, loader=loader))
+    text = replace_between(text, "cost-warehouse", warehouse_sample(catalog))
     return replace_between(text, "cost-catalog", catalog_table(catalog))
 
 

@@ -135,6 +135,40 @@ def computed_state(
             "registryId": ACCOUNT_ID,
             "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}",
         }
+    if type_token == "aws:redshiftserverless/namespace:Namespace":
+        ns_id = f"{abs(hash_name(name)) % 10**12:012d}-ns"
+        arn = _arn("redshift-serverless", region, f"namespace/{ns_id}")
+        return physical, {
+            **state,
+            "namespaceName": inputs.get("namespaceName"),
+            "namespaceId": ns_id,
+            "arn": arn,
+            "adminPasswordSecretArn": _arn("secretsmanager", region, f"secret:redshift!{ns_id}-admin"),
+        }
+    if type_token == "aws:redshiftserverless/workgroup:Workgroup":
+        wg = str(inputs.get("workgroupName") or name)
+        wg_id = f"{abs(hash_name(name)) % 10**12:012d}-wg"
+        host = f"{wg}.{ACCOUNT_ID}.{region}.redshift-serverless.amazonaws.com"
+        return wg, {
+            **state,
+            "workgroupId": wg_id,
+            "arn": _arn("redshift-serverless", region, f"workgroup/{wg_id}"),
+            "endpoints": [{"address": host, "port": inputs.get("port", 5439), "vpcEndpoints": []}],
+        }
+    if type_token == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        vpce = f"vpce-{abs(hash_name(name)) % 16**17:017x}"
+        return vpce, {
+            **state,
+            "arn": _arn("ec2", region, f"vpc-endpoint/{vpce}"),
+            "prefixListId": f"pl-{abs(hash_name(str(inputs.get('serviceName')))) % 16**8:08x}",
+            "state": "available",
+        }
+    if type_token.startswith("aws:ec2/"):
+        prefix = {"vpc": "vpc", "subnet": "subnet", "routeTable": "rtb", "securityGroup": "sg",
+                  "defaultSecurityGroup": "sg", "flowLog": "fl", "routeTableAssociation": "rtbassoc"}  # fmt: skip
+        kind_name = kind.split(":")[0]
+        rid = f"{prefix.get(kind_name, kind_name.lower())}-{abs(hash_name(name)) % 16**17:017x}"
+        return rid, {**state, "arn": _arn("ec2", region, f"{kind_name.lower()}/{rid}")}
     # Everything else: an id and an ARN named after the resource.
     return f"{name}-id", {
         **state,
@@ -174,6 +208,18 @@ def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
             "dnsSuffix": "amazonaws.com",
             "reverseDnsPrefix": "com.amazonaws",
             "id": PARTITION,
+        }
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        # The zones a new account sees in a region with three (a, b, c), as AWS lists them.
+        names = [f"{region}{z}" for z in "abc"]
+        geo, direction, number = [*region.split("-"), "", "", ""][:3]
+        short = f"{geo}{direction[:1]}{number}"  # ap-south-1 -> aps1, as in the zone id aps1-az1
+        return {
+            "names": names,
+            "zoneIds": [f"{short}-az{i}" for i in range(1, 4)],
+            "groupNames": [region] * 3,
+            "id": region,
+            "state": args.get("state"),
         }
     raise NotImplementedError(f"tricloud.mocks.aws: no mock for the function {token}")
 

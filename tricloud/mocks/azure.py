@@ -134,6 +134,11 @@ _ARM: dict[str, tuple[str, str]] = {
     ),
     "synapse:SqlPool": ("Microsoft.Synapse/workspaces/{workspaceName}/sqlPools/{sqlPoolName}", "sqlPoolName"),
     "monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{actionGroupName}", "actionGroupName"),
+    "synapse:SqlPoolTransparentDataEncryption": (
+        "Microsoft.Synapse/workspaces/{workspaceName}/sqlPools/{sqlPoolName}/transparentDataEncryption/current",
+        "",
+    ),
+    "logic:Workflow": ("Microsoft.Logic/workflows/{workflowName}", "workflowName"),
 }
 
 
@@ -265,6 +270,14 @@ def computed_state(type_token: str, name: str, inputs: dict, region: str) -> tup
     elif token == "monitor:DiagnosticSetting":
         phys = str(inputs.get("name") or name)
         rid = f"{inputs.get('resourceUri')}/providers/Microsoft.Insights/diagnosticSettings/{phys}"
+    elif token == "resources:Resource":  # a generic ARM resource: its id is spelled out by its inputs
+        phys = str(inputs.get("resourceName") or name)
+        path = "/".join(
+            str(inputs[k])
+            for k in ("resourceProviderNamespace", "parentResourcePath", "resourceType")
+            if inputs.get(k)
+        )
+        rid = f"{sub}/resourceGroups/{rg}/providers/{path}/{phys}"
     elif token in _ARM:
         template, name_key = _ARM[token]
         phys = str(inputs.get(name_key) or name) if name_key else "default"

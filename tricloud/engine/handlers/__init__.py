@@ -9,6 +9,7 @@ from tricloud.engine.handlers import (  # noqa: F401
     query,
     registry,
     storage,
+    warehouse,
 )
 from tricloud.engine.handlers.base import HANDLERS, Ctx, Handler, Replace, Resource
 

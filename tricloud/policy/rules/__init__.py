@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tricloud.policy.model import RULES, Rule
-from tricloud.policy.rules import aws, azure, gcp  # noqa: F401  (each module registers its rules)
+from tricloud.policy.rules import aws, azure, gcp, warehouse  # noqa: F401  (each module registers its rules)
 
 
 def all_rules(cloud: str | None = None) -> list[Rule]:
