@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean localstack-start localstack-stop bench
+.PHONY: demo delivery-demo test lint install clean localstack-start localstack-stop bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tricloud needs Python >= 3.11 (set PYTHON=...)")'
@@ -21,6 +21,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m tricloud emulate aws
+
+# The offline model delivery: canary promotions, a refusal at approval, a rollback at canary (docs/model-delivery.md).
+delivery-demo: $(STAMP)
+	$(PY) -m tricloud model demo aws
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
