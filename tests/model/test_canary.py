@@ -220,3 +220,10 @@ def _signer(served: Served) -> Any:
     from tricloud.model.smoke import sigv4_signer
 
     return sigv4_signer(REGION, served.delivery().clients.credentials())
+
+
+def test_demo_refuses_another_cloud_and_a_bad_time_factor() -> None:
+    code, _, stderr = run_cli("model", "demo", "gcp")
+    assert code == 2 and "cloud" in stderr and "'gcp'" in stderr
+    code, _, stderr = run_cli("model", "demo", "aws", env={"TRICLOUD_TIME_FACTOR": "0"})
+    assert code == 2 and "TRICLOUD_TIME_FACTOR" in stderr and "'0'" in stderr
