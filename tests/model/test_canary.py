@@ -154,6 +154,8 @@ def test_rollout_through_the_canary_then_a_broken_image_rolls_back(
             canary.stable.url
         ]
         v1_fleet = canary.stable
+        # A preview after the rollout: the stack program reads the serving record and asks for what is applied.
+        assert canary.apply("preview after the rollout").changed == []
         clean_until = len(steady.answers)
 
         # A broken serving image: approved on its metrics, rolled back by the 5xx alarm, exit 3 from the CLI.

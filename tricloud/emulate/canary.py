@@ -35,9 +35,9 @@ from tricloud.emulate.runtime import EndpointRoute, Variant
 from tricloud.model.deploy import DeployOutcome
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
-DRAIN_S = (
-    0.5  # real seconds between taking a fleet out of the route and stopping it: in-flight requests finish
-)
+# Real seconds between taking a fleet out of the route and stopping it: longer than the handler's endpoint
+# timeout (ENDPOINT_TIMEOUT_MS, 2 s), so a request still in flight to it has been answered or given up on.
+DRAIN_S = 2.5
 MAX_REAL_RPS = 60.0  # the bake traffic's ceiling in real requests a second on a 2-core laptop
 
 
