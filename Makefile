@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install lock clean localstack-start localstack-stop bench
+.PHONY: demo delivery-demo test lint install lock clean localstack-start localstack-stop bench
 
 comma  := ,
 EXTRAS := aws,azure,gcp,spark,emulate,dev
@@ -32,6 +32,10 @@ lock:
 
 demo: $(STAMP)
 	$(PY) -m tricloud emulate aws
+
+# The offline model delivery: canary promotions, a refusal at approval, a rollback at canary (docs/model-delivery.md).
+delivery-demo: $(STAMP)
+	$(PY) -m tricloud model demo aws
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -444,38 +444,9 @@ class Platform:
     def start_server(self, model_dir: Path | None = None) -> None:
         model_dir = model_dir or self.workdir / "serving" / "model"
         assert self.tracker is not None
-        self.server = self.tracker.popen(
-            "inference server",
-            [
-                sys.executable,
-                "-m",
-                "app.serve",
-                "sagemaker",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--model-dir",
-                str(model_dir),
-            ],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.server.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.server.stdout.readline()
-            if not line:
-                break
-            if line.startswith("serving ") and " on http://" in line:
-                self.server_url = line.rsplit(" on ", 1)[1].strip()
-                if self.shim is not None:
-                    self.shim.route(self.outputs["endpoint_name"], self.server_url)
-                return
-        self.stop_server()
-        raise PlatformError("serve: the inference server did not report ready within 60 s")
+        self.server, self.server_url = start_inference_server(self.tracker, model_dir)
+        if self.shim is not None:
+            self.shim.route(self.outputs["endpoint_name"], self.server_url)
 
     def stop_server(self) -> None:
         if self.server is not None and self.tracker is not None:
@@ -561,6 +532,42 @@ class Platform:
         if self.tracker is not None:
             self.tracker.rmtree(self.workdir)
             reap(self.engine.state)  # anything still recorded (a worker that outlived its pool)
+
+
+def start_inference_server(
+    tracker: Tracker, model_dir: Path, *, code_root: Path = REPO_ROOT, name: str = "inference server"
+) -> tuple[subprocess.Popen[str], str]:
+    """`python -m app.serve sagemaker` on loopback for `model_dir`, running the `app/` under `code_root` (the
+    repository, or an image's unpacked layer); (process, URL) once it reports ready."""
+    proc = tracker.popen(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "app.serve",
+            "sagemaker",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--model-dir",
+            str(model_dir),
+        ],
+        cwd=code_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("serving ") and " on http://" in line:
+            return proc, line.rsplit(" on ", 1)[1].strip()
+    tracker.stop(proc)
+    raise PlatformError(f"serve: the {name} did not report ready within 60 s")
 
 
 def _dead(run: dict[str, Any]) -> bool:

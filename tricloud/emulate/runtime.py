@@ -18,7 +18,8 @@ import json
 import random
 import socket
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -76,6 +77,9 @@ class RuntimeShim:
         on the endpoint's ARN (root keys are not evaluated, as on AWS)."""
         self.account, self.region, self.keys, self.authorizer = account, region, keys, authorizer
         self.routes: dict[str, EndpointRoute] = {}
+        # Called after each routed invocation with (endpoint, variant, container status, seconds): where SageMaker's
+        # per-variant metrics come from (599: the container was not reachable).
+        self.observer: Callable[[str, Variant, int, float], None] | None = None
         self._local = threading.local()
         self.http = LoopbackServer(
             lambda method, path, headers, body, _client: self.invoke(method, path, headers, body),
@@ -106,6 +110,10 @@ class RuntimeShim:
 
     def close(self) -> None:
         self.http.close()
+
+    def _observe(self, name: str, variant: Variant, status: int, started: float) -> None:
+        if self.observer is not None:
+            self.observer(name, variant, status, time.perf_counter() - started)
 
     def invoke(
         self, method: str, path: str, headers: dict[str, str], body: bytes
@@ -148,6 +156,7 @@ class RuntimeShim:
             "conns", {}
         )
         fwd = {k: v for k, v in headers.items() if k.lower() in ("content-type", "accept")}
+        started = time.perf_counter()
         for attempt in (0, 1):  # one retry on a stale keep-alive connection
             conn = conns.get(target) or http.client.HTTPConnection(*target, timeout=60)
             try:
@@ -163,9 +172,11 @@ class RuntimeShim:
                 conn.close()
                 conns.pop(target, None)
                 if attempt:
+                    self._observe(name, variant, 599, started)
                     return _error(
                         503, "ServiceUnavailable", f"endpoint {name}: the model container is not reachable"
                     )
+        self._observe(name, variant, resp.status, started)
         if resp.status >= 300:
             text = data.decode(errors="replace")
             return _error(

@@ -10,7 +10,6 @@ as an OCI manifest (its digest changes when the code does).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -74,37 +73,29 @@ def job_name(project: str, stack: str, commit: str, now: float | None = None) ->
     return f"{prefix}-{short}-{stamp}-{secrets.token_hex(2)}"
 
 
-def source_manifest(root: Path = REPO_ROOT) -> tuple[str, str]:
-    """(OCI image manifest JSON, layer digest) standing for the `app/` tree offline: the code the image would hold."""
-    h = hashlib.sha256()
-    for path in sorted((root / "app").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    layer = "sha256:" + h.hexdigest()
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [layer]}}).encode()
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
-            "size": len(config),
-        },
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 0}],
-    }
-    return json.dumps(manifest, sort_keys=True), layer
-
-
 class AwsClients:
-    """boto3 clients of the real account (the default credential chain) or of the emulator at `endpoint`."""
+    """boto3 clients of the real account (the default credential chain) or of the emulator at `endpoint`.
 
-    def __init__(self, region: str, endpoint: str | None = None) -> None:
-        self.region, self.endpoint = region, endpoint
+    Offline every client is built from one credentials source, the emulator's (`Emulator.client` and
+    `Emulator.env()`): the same identity the platform applies with. `emulator` shares a running platform's;
+    `runtime_url` (else `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`) is the local runtime shim."""
+
+    def __init__(
+        self,
+        region: str,
+        endpoint: str | None = None,
+        *,
+        emulator: Any = None,
+        runtime_url: str | None = None,
+    ) -> None:
+        self.region, self.endpoint, self.runtime_url = region, endpoint, runtime_url
         self._clients: dict[str, Any] = {}
-        if endpoint:
+        if emulator is not None:
+            self.emulator: Any = emulator
+        elif endpoint:
             from tricloud.engine import Emulator
 
-            self.emulator: Any = Emulator.start(region, endpoint=endpoint)
+            self.emulator = Emulator.start(region, endpoint=endpoint)
         else:
             import boto3
 
@@ -118,14 +109,15 @@ class AwsClients:
             config = Config(
                 retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60
             )
-            runtime = os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME")
+            runtime = self.runtime_url or os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME")
             if service == "sagemaker-runtime" and runtime and self.emulator is not None:
                 # Offline, the endpoint answers through the local runtime shim (what `emulate aws` prints).
                 import boto3
 
-                from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
-
-                session = boto3.session.Session(ACCESS_KEY_ID, SECRET_ACCESS_KEY, region_name=self.region)
+                creds = self.credentials()
+                session = boto3.session.Session(
+                    creds.access_key, creds.secret_key, creds.token, region_name=self.region
+                )
                 self._clients[service] = session.client(service, endpoint_url=runtime, config=config)
             elif self.emulator is not None:
                 self._clients[service] = self.emulator.client(service)
@@ -137,9 +129,10 @@ class AwsClients:
         if self.emulator is not None:
             from botocore.credentials import Credentials
 
-            from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
-
-            return Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+            env = self.emulator.env()
+            return Credentials(
+                env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")
+            )
         creds = self.session.get_credentials()
         if creds is None:
             raise InvalidArgs(
@@ -237,13 +230,9 @@ class AwsDelivery:
         except ecr.exceptions.ImageNotFoundException:
             found = []
         if not found and self.ctx.offline:
-            manifest, _ = source_manifest()
-            ecr.put_image(
-                repositoryName=repo,
-                imageManifest=manifest,
-                imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
-                imageTag=tag,
-            )
+            from tricloud.emulate import images
+
+            images.publish(ecr, images.ImageStore(images.store_root(REPO_ROOT)), repo, tag, REPO_ROOT)
             self.ctx.report(
                 f"offline: published the local app/ tree as {registry}/{repo}:{tag} in the emulated ECR"
             )
@@ -626,7 +615,11 @@ class AwsDelivery:
         """Write the records, apply the endpoint change while real traffic runs, say whether it took."""
         self.write_record(serving.PREVIOUS, previous)
         self.write_record(serving.SERVING, record)
-        traffic = Traffic(self._send, self._traffic_rows(), self.settings.bake_requests_per_second).start()
+        rate: float = self.settings.bake_requests_per_second
+        compressed = getattr(self.deployer, "traffic_rate", None)  # offline: the bake runs in emulated time
+        if compressed is not None:
+            rate = compressed(rate)
+        traffic = Traffic(self._send, self._traffic_rows(), rate).start()
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(stop,), name="endpoint-watch", daemon=True)
         watcher.start()

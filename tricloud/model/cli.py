@@ -200,7 +200,8 @@ def verb(name: str, extra: dict[str, tuple[Any, Any]] | None = None) -> Callable
 def _train(d: Any, ctx: Context, image_tag: str | None) -> dict[str, Any]:
     """Submit the training job with the stack's settings (spot, max runtime, hyperparameters, instance type) and
     wait for it; prints the job name and the artifact."""
-    return d.train(image_tag)
+    result = d.train(image_tag)
+    return {**result, "job": result["job_name"]}  # `.job` is what the deploy workflow reads
 
 
 @verb(
@@ -299,3 +300,93 @@ def _status(d: Any, ctx: Context) -> dict[str, Any]:
         "summary": f"serving {serving.get('label') or 'the bootstrap model'}; latest approved version "
         f"{doc.get('latest_approved')}; in canary: {doc.get('in_canary')}",
     }
+
+
+@model_app.command("demo")
+def demo(
+    cloud: Cloud = CloudArg,
+    stack: str = StackOpt,
+    rows: int = typer.Option(
+        5000, "--rows", min=500, max=200_000, help="Listings generated into the raw zone."
+    ),
+    steady_rps: float = typer.Option(
+        4.0,
+        "--steady-rps",
+        min=0.5,
+        max=50,
+        help="Requests/s of the steady API client during the deliveries.",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The offline delivery scenario (aws): versions 1 and 2 rolled out through the emulated canary, a far worse
+    model refused at approval, a broken serving image rolled back at canary; exit 0 when every step behaved."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tricloud.emulate.cloudwatch import time_factor
+    from tricloud.model.demo import Demo, Step
+
+    if cloud is not Cloud.aws:
+        err.print(
+            f"[bold red]error:[/] [bold]cloud[/] = {cloud.value!r}: the offline delivery demo runs on aws only "
+            "(Azure and GCP delivery is tested against faked SDK transports: docs/model-delivery.md)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        factor = time_factor()
+    except InvalidArgs as e:
+        err.print(f"[bold red]error:[/] [bold]{e.field}[/] = {e.value!r}: {e.reason}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+    def on_step(s: Step) -> None:
+        mark = "[green]✓[/]" if s.as_expected else "[bold red]✗[/]"
+        told = "" if s.outcome == "ok" else f" (exit {s.exit_code}, {s.outcome}; expected: {s.expected})"
+        err.print(f"{mark} {escape(s.name):<34} {s.seconds:6.2f} s{told}  {escape(s.summary[:300])}")
+
+    err.print(f"[dim]time runs {factor:g}x faster offline: one emulated minute per {60 / factor:g} s[/]")
+    runner = Demo(
+        stack=stack,
+        rows=rows,
+        steady_rps=steady_rps,
+        report=lambda line: err.print(f"[dim]  · {escape(line)}[/]", highlight=False),
+        on_step=on_step,
+        on_phase=lambda name, detail, secs: err.print(
+            f"[green]✓[/] {name:<34} {secs:6.2f} s  {escape(detail)}"
+        ),
+    )
+    try:
+        result = runner.run()
+    except InvalidArgs as e:
+        err.print(f"[bold red]error:[/] [bold]{e.field}[/] = {e.value!r}: {e.reason}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except Exception as e:
+        err.print(f"[bold red]failed:[/] {type(e).__name__}: {escape(str(e))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    table = Table(title="canary deployments", show_lines=False)
+    for col in ("new configuration", "outcome", "canary %", "emulated min", "real s", "alarm fired"):
+        table.add_column(col, overflow="fold")
+    for d in result.deployments:
+        table.add_row(
+            d["new_config"],
+            d["outcome"],
+            f"{d['canary_percent']:g}",
+            f"{d['emulated_s'] / 60:.1f}",
+            f"{d['real_s']:.1f}",
+            ", ".join(d["fired"]) or "-",
+        )
+    err.print(table)
+    for line in result.deviations:
+        err.print(f"[yellow]deviation:[/] {escape(line)}")
+    s = result.steady
+    err.print(
+        f"steady API client: {s['requests']} requests, status {s['status']}, {s['fallback']} rule-based fallback "
+        f"answers ({result.steady_outside_canary['fallback']} outside the broken canary's bake)"
+    )
+    verdict = "[green]every step behaved as expected[/]" if result.ok else "[bold red]a step misbehaved[/]"
+    err.print(
+        f"serving at the end: [bold]{result.serving}[/] (expected {result.expected_serving}); {verdict}"
+    )
+    _emit(as_json, result.as_dict())
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)

@@ -103,9 +103,9 @@ class Endpoint(Handler):
             if missing:
                 raise ValueError(f"deploymentConfig.autoRollbackConfiguration: alarms {missing} do not exist")
         r.deviate(
-            "deployment_config (blue/green canary, auto-rollback alarms) is validated and stored but not "
-            "enacted: moto switches configurations at once and never evaluates alarms (the LocalStack tier "
-            "evaluates them)"
+            "deployment_config (blue/green canary, auto-rollback alarms) is validated and stored; moto switches "
+            "configurations at once and never evaluates alarms: the canary deployer enacts it when a model rolls "
+            "out in the serving process (tricloud model demo aws, time compressed)"
         )
         return pascal(conf)
 
