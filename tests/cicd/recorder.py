@@ -1,5 +1,5 @@
 """Record every AWS API call one principal makes, as IAM sees it (action, resource ARN, request context), and
-enforce the principal's policy on it with tests/cicd/policy.py.
+enforce the principal's policy on it with tests/cicd/iam_eval.py.
 
 moto authorizes only S3, IAM and STS against a real resource (it asks every other service for resource `*`, and
 reads no Condition): the recorder is the enforcement point that sees the ARN. It wraps botocore's
@@ -22,8 +22,8 @@ from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+from iam_eval import Statement, decide
 
-from policy import Statement, decide
 from tricloud.engine import iam
 
 

@@ -7,7 +7,7 @@ tests/workflows/test_oidc_claims.py), checked against the role's trust. Every st
 deploy-stack.yml calls it (`tricloud model train|register|approve|rollout|smoke|rollback aws --stack dev --outputs
 F --json`, plus `--endpoint` offline), signed with that session (`TRICLOUD_EMULATOR_CREDENTIALS=environment`, what
 `tricloud emulate run-as` sets). The recorder (recorder.py) turns every call into IAM's (action, resource ARN,
-context), refuses what the role's policy does not allow (policy.py, our own evaluator) and keeps moto's own denials.
+context), refuses what the role's policy does not allow (iam_eval.py, our own evaluator) and keeps moto's own denials.
 
 Asserted: no denial; every call allowed; every Allow statement needed by some call (removing it denies one), except
 the documented ones in NOT_EXERCISED. `test_one_statement_narrower_or_broader_is_caught` shows both checks failing
@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 import yaml
+from iam_eval import Statement, decide, statements
 from offline import REGION, OfflineStack, apply_stack, moto_process, run_cli
 from recorder import Arns, Recorder, Request, recording
 from test_oidc_claims import jobs, token_for
 
-from policy import Statement, decide, statements
 from tricloud.engine import Emulator, iam
 from tricloud.engine.emulator import SIGN_AS_ENV
 from tricloud.model.base import LOCAL_STATE_ENV

@@ -8,15 +8,17 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
+from iam_eval import decide, statements
 from offline import REGION, moto_process
-from policy import decide, statements
 
 from tricloud.engine import Emulator, iam
 from tricloud.engine.emulator import SIGN_AS_ENV
 
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 
 
@@ -41,7 +43,9 @@ def role_session(emu: Emulator, name: str, statements_: list[dict[str, object]])
 def test_a_command_signs_as_the_session_in_its_environment(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = role_session(emu, "sign-as-test", [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}])
+    session = role_session(
+        emu, "sign-as-test", [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]
+    )
     for k, v in {**session.env(), SIGN_AS_ENV: "environment"}.items():
         monkeypatch.setenv(k, v)
     signed = Emulator.start(REGION, endpoint=emu.moto_url)
@@ -49,7 +53,10 @@ def test_a_command_signs_as_the_session_in_its_environment(
     assert who == session.session_arn and ":assumed-role/sign-as-test/" in who
     assert signed.signer is not None and signed.signer.role_arn == session.role_arn
     # The emulator's own reads (a service assuming a role) stay the deployer's: the role has no iam:GetRole.
-    assert signed.assume_role(session.role_arn, {"Service": "sagemaker.amazonaws.com"}).role_arn == session.role_arn
+    assert (
+        signed.assume_role(session.role_arn, {"Service": "sagemaker.amazonaws.com"}).role_arn
+        == session.role_arn
+    )
     monkeypatch.delenv(SIGN_AS_ENV)
     assert Emulator.start(REGION, endpoint=emu.moto_url).signer is None  # without the switch: the deployer
 
@@ -71,7 +78,9 @@ def test_moto_decides_by_action_where_it_cannot_see_the_arn(emu: Emulator) -> No
     )
     sm = emu.session_client("sagemaker", session)
     sm.list_model_package_groups()  # scoped and conditioned: moto cannot tell, so the action decides
-    emu.session_client("cloudwatch", session).describe_alarms()  # signed as `monitoring`, authorized as cloudwatch
+    emu.session_client(
+        "cloudwatch", session
+    ).describe_alarms()  # signed as `monitoring`, authorized as cloudwatch
     with pytest.raises(ClientError, match="AccessDenied"):
         sm.list_endpoints()  # an unconditional Deny on every resource still wins
     with pytest.raises(ClientError, match="AccessDenied"):
@@ -97,7 +106,12 @@ def test_the_evaluator_reads_conditions_resources_and_deny_by_known_answers() ->
                         "Resource": "arn:aws:s3:::b",
                         "Condition": {"StringLike": {"s3:prefix": ["holdout/*"]}},
                     },
-                    {"Sid": "No", "Effect": "Deny", "Action": "sagemaker:DescribeModel", "Resource": "*:model/secret"},
+                    {
+                        "Sid": "No",
+                        "Effect": "Deny",
+                        "Action": "sagemaker:DescribeModel",
+                        "Resource": "*:model/secret",
+                    },
                 ]
             }
         ]
@@ -106,7 +120,9 @@ def test_the_evaluator_reads_conditions_resources_and_deny_by_known_answers() ->
     assert decide(policy, "sagemaker:DescribeModel", model, {"aws:ResourceTag/stack": "dev"}).allowed
     assert decide(policy, "SageMaker:describemodel", model, {"aws:ResourceTag/stack": "dev"}).allowed  # case
     assert not decide(policy, "sagemaker:DescribeModel", model, {"aws:ResourceTag/stack": "prod"}).allowed
-    assert not decide(policy, "sagemaker:DescribeModel", model, {}).allowed  # a missing key fails the condition
+    assert not decide(
+        policy, "sagemaker:DescribeModel", model, {}
+    ).allowed  # a missing key fails the condition
     assert not decide(policy, "sagemaker:DescribeModel", "arn:aws:sagemaker:r:1:endpoint/m", {}).allowed
     secret = "arn:aws:sagemaker:r:1:model/secret"
     assert not decide(policy, "sagemaker:DescribeModel", secret, {"aws:ResourceTag/stack": "dev"}).allowed

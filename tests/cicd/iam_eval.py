@@ -43,7 +43,7 @@ def _condition(op: str, key: str, expected: Any, context: Mapping[str, Any]) -> 
         return all(v not in patterns for v in values)
     if base == "StringNotLike":
         return all(not _like(p, v) for v in values for p in patterns)
-    raise ValueError(f"condition operator {op!r} on {key!r} is not evaluated by tests/cicd/policy.py")
+    raise ValueError(f"condition operator {op!r} on {key!r} is not evaluated by tests/cicd/iam_eval.py")
 
 
 @dataclass(frozen=True)
