@@ -30,6 +30,10 @@ from components.tags import component_tags
 from components.training_job.aws import MODELS_PREFIX, TrainingJob
 
 AUDIENCE = "sts.amazonaws.com"
+CURATED_LISTINGS = "listings/"  # the Spark feature job's runs (tricloud.model reads the same layout)
+HOLDOUT_PREFIX = (
+    "holdout/"  # the held-out listings of the approval gate (tricloud:delivery.holdout_uri default)
+)
 HOST = GITHUB_ISSUER.removeprefix("https://")
 MANAGED_POLICY_STATEMENTS = 12  # keeps each document under IAM's 6,144-character limit (tested)
 PREVIEW_SESSION_SECONDS = 3600  # a preview takes minutes; a leaked credential expires within the hour
@@ -195,6 +199,7 @@ class CiIdentity(pulumi.ComponentResource):
                     "sagemaker:AddTags",
                     "sagemaker:CreateTrainingJob",
                     "sagemaker:DescribeTrainingJob",
+                    "sagemaker:ListTags",  # register reads the job's git commit tag
                     "sagemaker:StopTrainingJob",
                 ],
                 [scope.arn("sagemaker", f"training-job/{prefix}-*")],
@@ -205,7 +210,6 @@ class CiIdentity(pulumi.ComponentResource):
                     "sagemaker:CreateModelPackage",
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
-                    "sagemaker:ListModelPackages",
                     "sagemaker:UpdateModelPackage",
                 ],
                 [
@@ -214,6 +218,9 @@ class CiIdentity(pulumi.ComponentResource):
                 ],
                 sid="RegisterAndApprove",
             ),
+            # ListModelPackages has no resource-level permissions (Service Authorization Reference): scoped to the
+            # group it is denied on AWS. It lists version metadata only; every read or change stays scoped above.
+            pol.statement(["sagemaker:ListModelPackages"], ["*"], sid="ListRegistryVersions"),
             # The serving version is a model + endpoint config per rollout: generated names, this stack's tags.
             pol.statement(
                 ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel"],
@@ -221,10 +228,17 @@ class CiIdentity(pulumi.ComponentResource):
                 sid="CreateServingVersion",
                 conditions=scope.tag_condition("RequestTag"),
             ),
+            # The rollout's `pulumi up --target` replaces the model and its endpoint config: it reads them back and
+            # deletes the replaced ones once the endpoint serves the new pair.
             pol.statement(
-                ["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                [
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                ],
                 [scope.arn("sagemaker", "model/*"), scope.arn("sagemaker", "endpoint-config/*")],
-                sid="ReadServingVersion",
+                sid="ReplaceServingVersion",
                 conditions=scope.tag_condition("ResourceTag"),
             ),
             pol.statement(
@@ -233,7 +247,14 @@ class CiIdentity(pulumi.ComponentResource):
                 sid="RollOutThisEndpoint",
             ),
             pol.statement(
-                ["ssm:GetParameter", "ssm:PutParameter"],
+                # Delete: a rollout over the bootstrap model has no previous version to record. By path: the stack
+                # program reads the records so when the rollout's `pulumi up` runs it.
+                [
+                    "ssm:DeleteParameter",
+                    "ssm:GetParameter",
+                    "ssm:GetParametersByPath",
+                    "ssm:PutParameter",
+                ],
                 [scope.arn("ssm", f"parameter/{scope.project}/{scope.stack}/*")],
                 sid="ServingModelVersion",
             ),
@@ -269,10 +290,22 @@ class CiIdentity(pulumi.ComponentResource):
                 [training.repository_arn],
                 sid="PushTrainingImage",
             ),
+            # train finds the newest feature run (its `_SUCCESS` marker) by listing; SageMaker reads the data as the
+            # training role. approve and the canary's traffic read the held-out listings.
+            pol.statement(
+                ["s3:ListBucket"],
+                [lake.bucket(Zone.CURATED).arn],
+                sid="FindTrainingDataAndHoldout",
+                conditions={"StringLike": {"s3:prefix": [f"{CURATED_LISTINGS}*", f"{HOLDOUT_PREFIX}*"]}},
+            ),
+            pol.statement(
+                ["s3:GetObject"], [lake.object_arn(Zone.CURATED, HOLDOUT_PREFIX)], sid="ReadHoldout"
+            ),
             *lake.write_statements(Zone.ARTIFACTS, MODELS_PREFIX),
+            # Objects only: no command lists the artifacts zone (its KMS use is UseLakeKey's, above).
             *[
                 s
                 for s in lake.read_statements(Zone.ARTIFACTS, MODELS_PREFIX)
-                if s.get("Sid", "").startswith(("List", "Read"))
+                if s.get("Sid") == "ReadArtifacts"
             ],
         ]

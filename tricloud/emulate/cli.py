@@ -309,7 +309,7 @@ def run_as(
     import subprocess
 
     from tricloud.engine import State, iam
-    from tricloud.engine.emulator import reachable
+    from tricloud.engine.emulator import SIGN_AS_ENV, reachable
     from tricloud.engine.state import default_path
     from tricloud.inventory import REPO_ROOT
 
@@ -343,7 +343,8 @@ def run_as(
         except iam.IamError as exc:
             fail(str(exc), "pass --principal (and --claim for its trust conditions)")
     keep = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env = {**keep, **emu.env(), **session.env()}
+    # SIGN_AS_ENV: a tricloud command inside (`tricloud model ... --endpoint`) signs as this session too.
+    env = {**keep, **emu.env(), **session.env(), SIGN_AS_ENV: "environment"}
     err.print(f"[dim]as {session.session_arn} (assumed by {next(iter(who.values()))})[/]", highlight=False)
     raise typer.Exit(subprocess.run(command, env=env, check=False).returncode)
 

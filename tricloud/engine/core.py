@@ -244,7 +244,16 @@ class Engine:
 
         started = time.perf_counter()
         self.result = Result()
-        self.check_state(self.state)
+        # The drift check reads every resource: the engine's bookkeeping (Pulumi reads its state backend instead),
+        # so it signs as the deployer even when the engine applies as a role (`Emulator.sign_as`).
+        signer = getattr(self.emulator, "signer", None)
+        if signer is not None:
+            self.emulator.sign_as(None)
+        try:
+            self.check_state(self.state)
+        finally:
+            if signer is not None:
+                self.emulator.sign_as(signer)
         self.started = True  # past the state check: this run owns what the state file lists
         self.state.emulator = self.emulator.describe()
         self.recover()

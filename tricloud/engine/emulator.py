@@ -51,6 +51,11 @@ MOTO_CONFIG = {
 }
 
 
+# Set to "environment" (as `tricloud emulate run-as` does), an emulator opened with `endpoint=` signs its moto calls
+# with the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN of the environment instead of the deployer's:
+# a command run as a role (the CI rollout role) then makes every call as that role.
+SIGN_AS_ENV = "TRICLOUD_EMULATOR_CREDENTIALS"
+
 T = TypeVar("T")
 _ENFORCING_IN_PROCESS = 0  # in-process emulators enforcing IAM: moto's switch is process-wide
 _ENFORCE_LOCK = threading.Lock()
@@ -88,6 +93,7 @@ class Emulator:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sessions: dict[str, Any] = field(default_factory=dict)
     _deployer: tuple[str, str] | None = None
+    _signer: iam.Session | None = None  # sign_as: moto calls go out as this session instead of the deployer
 
     # --- lifecycle ---
 
@@ -142,6 +148,8 @@ class Emulator:
             except Exception:
                 emu.stop()
                 raise
+        if endpoint and os.environ.get(SIGN_AS_ENV) == "environment":
+            emu.sign_as(_environment_session(emu))
         return emu
 
     def configure_moto(self) -> None:
@@ -207,6 +215,31 @@ class Emulator:
         if not self.in_process:
             self._probe_signatures()
 
+    def sign_as(self, session: iam.Session | None) -> None:
+        """Sign every later moto call of this emulator's clients (the engine's, the model commands') as `session`,
+        e.g. a CI role assumed with `assume_role`; None signs as the deployer again."""
+        with self._lock:
+            self._signer = session
+            self._clients = {k: v for k, v in self._clients.items() if not k.startswith("moto:")}
+            self._sessions.pop("moto", None)
+
+    @property
+    def signer(self) -> iam.Session | None:
+        return self._signer
+
+    def deployer_client(self, service: str) -> Any:
+        """A client signed as the deployer whatever `sign_as` chose: for what the emulator does as AWS itself."""
+        if self._signer is None:
+            return self.client(service)
+        key = f"deployer:{service}"
+        with self._lock:
+            if key not in self._clients:
+                key_id, secret = self._deployer or (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+                self._clients[key] = boto3.session.Session(
+                    aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region
+                ).client(service, endpoint_url=self.moto_url, config=_CONFIG)
+            return self._clients[key]
+
     def _probe_signatures(self) -> None:
         """A plain moto server refuses correctly signed body-less requests once it enforces IAM (see
         `tricloud.engine.moto_server`): say so now rather than halfway through an apply."""
@@ -236,9 +269,11 @@ class Emulator:
         in-process it goes to moto's STS backend directly; against a moto server, through a one-request window.
         """
         name = role_arn.rsplit("/", 1)[-1]
+        # The service reads the role, not the caller: as the deployer even when this emulator signs as a role.
+        iam_client = self.deployer_client("iam")
         try:
-            role = self.client("iam").get_role(RoleName=name)["Role"]
-        except self.client("iam").exceptions.NoSuchEntityException:
+            role = iam_client.get_role(RoleName=name)["Role"]
+        except iam_client.exceptions.NoSuchEntityException:
             raise iam.IamError(f"role {role_arn} does not exist") from None
         action = "sts:AssumeRoleWithWebIdentity" if "Federated" in principal else "sts:AssumeRole"
         context = {"aws:SourceAccount": self.account_id(), **(context or {})}
@@ -322,13 +357,17 @@ class Emulator:
         """A client of moto even when the service is routed to LocalStack (for mirrored IAM roles)."""
         return self.client(service, moto=True)
 
-    def caller_keys(self, service: str = "s3") -> tuple[str, str]:
-        """The access key pair `client(service)` signs with: the learner's own identity (the deployer on moto), for
-        SDKs that are not boto3 (Arrow's S3 filesystem under `tricloud query`)."""
+    def caller_keys(self, service: str = "s3") -> tuple[str, str, str | None]:
+        """The key pair and session token `client(service)` signs with (the deployer on moto, or the role session
+        of `sign_as`), for SDKs that are not boto3 (Arrow's S3 filesystem under `tricloud query`)."""
         return self._keys("moto" if self.url_for(service) == self.moto_url else "localstack")
 
-    def _keys(self, where: str) -> tuple[str, str]:
-        return self._deployer if where == "moto" and self._deployer else (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    def _keys(self, where: str) -> tuple[str, str, str | None]:
+        if where == "moto" and self._signer is not None:
+            return self._signer.access_key_id, self._signer.secret_access_key, self._signer.session_token
+        if where == "moto" and self._deployer:
+            return (*self._deployer, None)
+        return ACCESS_KEY_ID, SECRET_ACCESS_KEY, None
 
     def client(self, service: str, *, moto: bool = False) -> Any:
         """The engine's (deployer's) client: signed as the deployer on moto, with the learner's keys on LocalStack."""
@@ -338,9 +377,12 @@ class Emulator:
         with self._lock:
             if key not in self._clients:
                 if where not in self._sessions:
-                    key_id, secret = self._keys(where)
+                    key_id, secret, token = self._keys(where)
                     self._sessions[where] = boto3.session.Session(
-                        aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region
+                        aws_access_key_id=key_id,
+                        aws_secret_access_key=secret,
+                        aws_session_token=token,
+                        region_name=self.region,
                     )
                 self._clients[key] = self._sessions[where].client(service, endpoint_url=url, config=_CONFIG)
             return self._clients[key]
@@ -383,6 +425,31 @@ class Emulator:
 
 
 _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"})
+
+
+def _environment_session(emu: Emulator) -> iam.Session:
+    """The role session `tricloud emulate run-as` put in the environment, with the ARNs STS says it has."""
+    missing = [k for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if not os.environ.get(k)]
+    if missing:
+        raise EmulatorError(f"{SIGN_AS_ENV}=environment: {', '.join(missing)} not set")
+    keys = {
+        "aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": os.environ.get("AWS_SESSION_TOKEN") or None,
+    }
+    sts = boto3.session.Session(**keys, region_name=emu.region).client(
+        "sts", endpoint_url=emu.moto_url, config=_CONFIG
+    )
+    arn = str(sts.get_caller_identity()["Arn"])  # arn:aws:sts::<account>:assumed-role/<role>/<session>
+    role = arn.replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+    return iam.Session(
+        role_arn=role if ":assumed-role/" in arn else arn,
+        session_arn=arn,
+        access_key_id=keys["aws_access_key_id"],
+        secret_access_key=keys["aws_secret_access_key"],
+        session_token=keys["aws_session_token"] or "",
+        expires_at=0.0,
+    )
 
 
 def _deployer_keys(client: Any) -> tuple[str, str]:

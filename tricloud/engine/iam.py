@@ -19,6 +19,7 @@ import fnmatch
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,9 @@ class DenialLog:
 
 
 DENIALS = DenialLog()  # process-wide, as moto's backends and its authorization code are
+# (principal, action, resource) of the calls the emulator served itself and allowed, newest last: what a test that
+# records a principal's calls cannot see on the wire (bounded: a long `--serve` run must not grow without end).
+SERVED: deque[tuple[str, str, str]] = deque(maxlen=10_000)
 
 
 # --- trust policies -----------------------------------------------------------------------------------------
@@ -224,6 +228,7 @@ class Authorizer:
     def check(self, session: Session, action: str, resource: str, *, source: str) -> Denial | None:
         """None when allowed; otherwise the denial, recorded."""
         if self.allowed(session.role_arn, action, resource):
+            SERVED.append((session.session_arn, action, resource))
             return None
         denial = Denial(session.session_arn, action, resource, source, time.time())
         self.denials.add(denial)

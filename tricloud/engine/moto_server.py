@@ -9,8 +9,15 @@ correctly signed requests:
 2. The signature is recomputed with botocore's signer, which leaves `user-agent` out of the signed headers; the AWS
    SDK for Java v1 (hadoop-aws, so Spark's s3a) signs it, so every s3a call that lists a bucket fails.
 
-And one in authorization: S3 DeleteObjects (the multi-object delete s3a's overwrite and commit use) is authorized as
+And two in authorization: the action is named by the SigV4 signing name (`monitoring:DescribeAlarms` where IAM
+says `cloudwatch:DescribeAlarms`), and S3 DeleteObjects (the multi-object delete s3a's overwrite and commit use) is authorized as
 s3:DeleteObject on the *bucket* ARN, which no policy scoped to objects allows; AWS authorizes it per object.
+
+Outside S3, IAM and STS moto authorizes every request against resource `*` (it does not know the ARN), and an
+Allow statement scoped to ARNs or with a Condition never matches `*`: every scoped grant is refused, which AWS would
+allow. For those requests `patch()` checks the action only: an Allow whose Action matches allows, a Deny applies only
+when it names every resource and has no condition. The resource and condition half is evaluated where the ARN is
+known: the emulator's own services (`iam.Authorizer`) and the CI permission tests' recorder (tests/cicd).
 
 `patch()` makes moto verify a signature the way SigV4 defines it (over the raw body and exactly the headers the
 client lists as signed), authorizes DeleteObjects per key, and records each access denial (principal, action,
@@ -29,6 +36,8 @@ from typing import Any
 from tricloud.engine import iam
 
 _patched = False
+# SigV4 signing names that differ from the service's IAM action prefix.
+IAM_PREFIX = {"monitoring": "cloudwatch"}
 
 
 def _signed_as_listed(request: Any) -> Any:
@@ -77,12 +86,32 @@ def patch() -> None:
     original_check = IAMRequestBase.check_action_permitted
 
     def check_action_permitted(self: Any, resource: str) -> None:
+        signing, _, operation = self._action.partition(":")
+        if (
+            signing in IAM_PREFIX
+        ):  # moto names the action by the SigV4 signing name: CloudWatch's is `monitoring`
+            self._action = f"{IAM_PREFIX[signing]}:{operation}"
         try:
             original_check(self, resource)
         except Exception as exc:
             if "AccessDenied" in type(exc).__name__:
                 iam.DENIALS.add(iam.Denial(self._access_key.arn, self._action, resource, "moto", time.time()))
             raise
+
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original_statement = IAMPolicyStatement.is_action_permitted
+
+    def statement_permits(self: Any, action: str, resource: str = "*", *args: Any, **kwargs: Any) -> Any:
+        st = self._statement
+        if resource != "*" or not st.get("Resource") or "NotAction" in st:
+            return original_statement(self, action, resource, *args, **kwargs)
+        if not self._check_element_matches("Action", action):
+            return PermissionResult.NEUTRAL
+        if st.get("Effect") == "Allow":
+            return PermissionResult.PERMITTED  # the resource is unknown here: the action decides
+        certain = "*" in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+        return PermissionResult.DENIED if certain and not st.get("Condition") else PermissionResult.NEUTRAL
 
     from moto.s3.responses import S3Response
 
@@ -104,6 +133,7 @@ def patch() -> None:
     IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
     IAMRequestBase._calculate_signature = calculate_signature  # type: ignore[method-assign]
     IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    IAMPolicyStatement.is_action_permitted = statement_permits  # type: ignore[method-assign]
     _patched = True
 
 

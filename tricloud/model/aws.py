@@ -129,10 +129,8 @@ class AwsClients:
         if self.emulator is not None:
             from botocore.credentials import Credentials
 
-            env = self.emulator.env()
-            return Credentials(
-                env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")
-            )
+            # the caller's keys: the deployer, or the role session of `tricloud emulate run-as` (sign_as)
+            return Credentials(*self.emulator.caller_keys("sagemaker"))
         creds = self.session.get_credentials()
         if creds is None:
             raise InvalidArgs(
@@ -192,16 +190,19 @@ class AwsDelivery:
         self.s3().download_file(bucket, key, str(dest))
         return dest
 
-    def download_prefix(self, uri: str, dest: Path, suffixes: tuple[str, ...] = (".csv", ".parquet")) -> int:
+    def download_prefix(
+        self, uri: str, dest: Path, suffixes: tuple[str, ...] = (".csv", ".parquet"), *, s3: Any = None
+    ) -> int:
+        s3 = s3 or self.s3()
         bucket, prefix = split_s3(uri)
         count = 0
-        for page in self.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 rel = obj["Key"][len(prefix) :]
                 if rel and rel.lower().endswith(suffixes):
                     target = dest / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    self.s3().download_file(bucket, obj["Key"], str(target))
+                    s3.download_file(bucket, obj["Key"], str(target))
                     count += 1
         return count
 
@@ -336,9 +337,13 @@ class AwsDelivery:
         desc = self.sm().describe_training_job(TrainingJobName=name)
         data_uri = desc["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
         hps = desc.get("HyperParameters") or {}
+        # SageMaker reads the channel and writes the artifact as the job's role, not as the caller.
+        emu = self.clients.emulator
+        role = emu.assume_role(desc["RoleArn"], {"Service": "sagemaker.amazonaws.com"}, session_name=name)
+        s3 = emu.session_client("s3", role)
         with self.scratch() as root:
             channel = root / "input" / "data" / "train"
-            if not self.download_prefix(data_uri, channel, (".parquet",)):
+            if not self.download_prefix(data_uri, channel, (".parquet",), s3=s3):
                 raise DeliveryError(f"training job {name}: no Parquet under {data_uri}")
             (root / "input" / "config").mkdir(parents=True)
             (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
@@ -359,7 +364,7 @@ class AwsDelivery:
                     f"training job {name} failed (app.train exit {proc.returncode}): {proc.stderr[-800:]}"
                 )
             bucket, key = split_s3(desc["ModelArtifacts"]["S3ModelArtifacts"])
-            self.s3().put_object(Bucket=bucket, Key=key, Body=evaluate.pack(root / "model"))
+            s3.put_object(Bucket=bucket, Key=key, Body=evaluate.pack(root / "model"))
 
     # --- registry ------------------------------------------------------------------------------------------------
 

@@ -74,11 +74,14 @@ def split_s3(uri: str) -> tuple[str, str]:
     return parts.netloc, parts.path.lstrip("/")
 
 
-def s3_filesystem(endpoint_url: str, region: str, access_key: str, secret_key: str) -> pafs.S3FileSystem:
+def s3_filesystem(
+    endpoint_url: str, region: str, access_key: str, secret_key: str, session_token: str | None = None
+) -> pafs.S3FileSystem:
     url = urlsplit(endpoint_url)
     return pafs.S3FileSystem(
         access_key=access_key,
         secret_key=secret_key,
+        session_token=session_token,
         region=region,
         scheme=url.scheme or "http",
         endpoint_override=url.netloc,

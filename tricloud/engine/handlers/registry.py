@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tricloud.engine import iam
 from tricloud.engine.handlers.base import (
     Ctx,
     Handler,
@@ -24,6 +26,7 @@ from tricloud.engine.handlers.base import (
     tag_list,
 )
 from tricloud.engine.handlers.ml import Endpoint as EndpointBase
+from tricloud.engine.handlers.ml import _sm_arn
 from tricloud.engine.state import Entry
 from tricloud.mocks.aws import parameters_by_path
 
@@ -119,12 +122,37 @@ class Endpoint(EndpointBase):
     def update(self, ctx: Ctx, r: Resource, old: Entry) -> tuple[str, dict[str, Any]]:
         if r.physical() != old.id:
             raise Replace
+        ctx = _as_update_endpoint(ctx, _sm_arn(ctx, "endpoint", old.id))
         ctx.client("sagemaker").delete_endpoint(EndpointName=old.id)
         _, outputs = self.create(ctx, r)
         r.deviate(
             "moto has no UpdateEndpoint: the endpoint was re-created with the new configuration at once"
         )
         return old.id, {**old.outputs, **outputs}
+
+
+@dataclass
+class _StandIn(Ctx):
+    """The emulator's stand-in for a call moto lacks, made as AWS itself (the deployer's client)."""
+
+    def client(self, service: str) -> Any:
+        return self.emulator.deployer_client(service)
+
+
+def _as_update_endpoint(ctx: Ctx, endpoint_arn: str) -> Ctx:
+    """When the engine applies as a role (`Emulator.sign_as`), the delete + create that stand in for UpdateEndpoint
+    are not the role's calls: authorize `sagemaker:UpdateEndpoint` on the endpoint for it (refused as SageMaker
+    would), then make them as the emulator."""
+    session = ctx.emulator.signer
+    if session is None:
+        return ctx
+    auth = iam.Authorizer(ctx.emulator.deployer_client("iam"), ttl_s=0)
+    denial = auth.check(session, "sagemaker:UpdateEndpoint", endpoint_arn, source="engine (UpdateEndpoint)")
+    if denial is not None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": str(denial)}}, "UpdateEndpoint"
+        )
+    return _StandIn(ctx.emulator, ctx.region, ctx.account, ctx.code_store)
 
 
 def _parameters_by_path(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
