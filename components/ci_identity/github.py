@@ -129,8 +129,9 @@ class GithubDeploySettings(pulumi.ComponentResource):
                     self._variable(name, repo, None, key, value)
                 self._variable(name, repo, None, f"{prefix}_{pattern.format(duty='PREVIEW')}", ids.preview)
             infra, model = self.environments[stage], self.environments[stage + self.ENVIRONMENT_SUFFIX]
-            self._variable(name, repo, infra, "PULUMI_DEPLOY_TEAM", args.pulumi_deploy_team)
             for env in (infra, model):
+                # Stack Write for both jobs: the AWS rollout is a targeted `pulumi up` of the endpoint (it writes state)
+                self._variable(name, repo, env, "PULUMI_DEPLOY_TEAM", args.pulumi_deploy_team)
                 for key, value in scoped.items():
                     self._variable(name, repo, env, key, value)
             self._variable(

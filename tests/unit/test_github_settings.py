@@ -135,6 +135,8 @@ def test_every_variable_a_job_reads_is_set_where_the_job_sees_it(gh: GithubMocks
         assert (
             "PULUMI_DEPLOY_TEAM" not in scopes[None]
             and scopes["dev"]["PULUMI_DEPLOY_TEAM"] == "tricloud-deploy"
+            # the AWS rollout's targeted `pulumi up` writes the stack: the model job needs Stack Write too
+            and scopes["prod-model"]["PULUMI_DEPLOY_TEAM"] == "tricloud-deploy"
         )
         assert scopes["prod"]["AZURE_SUBSCRIPTION_ID"] == "s-prod"
 
