@@ -29,7 +29,9 @@ def test_a_numeric_feature_is_summarised_by_hand() -> None:
     p = build_profile(cols, [10.0, 20.0], kinds={"city": "categorical", "area_sqft": "numeric"})
     assert p.features["city"].counts == {"Pune": 2, "Delhi": 1} and p.features["city"].n == 3
     # mean 2, population SD sqrt(2/3); the missing value is dropped
-    assert p.features["area_sqft"].mean == 2.0 and p.features["area_sqft"].std == pytest.approx((2 / 3) ** 0.5)
+    assert p.features["area_sqft"].mean == 2.0 and p.features["area_sqft"].std == pytest.approx(
+        (2 / 3) ** 0.5
+    )
     assert p.prediction is not None and p.prediction.values.tolist() == [10.0, 20.0]
     again = profile_from_dict(p.as_dict())
     assert again.features["area_sqft"].values.tolist() == [1.0, 2.0, 3.0]
@@ -39,9 +41,9 @@ def test_schema_errors_name_the_columns() -> None:
     kinds = {"city": "categorical", "area_sqft": "numeric"}
     with pytest.raises(SchemaMismatch, match="area_sqft"):
         window_from_columns({"city": ["Pune"]}, kinds)
-    with pytest.raises(SchemaMismatch, match="'area_sqft'.*'big'"):
+    with pytest.raises(SchemaMismatch, match=r"'area_sqft'.*'big'"):
         window_from_columns({"city": ["Pune"], "area_sqft": ["big"]}, kinds)
-    with pytest.raises(SchemaMismatch, match="'city'.*numbers"):
+    with pytest.raises(SchemaMismatch, match=r"'city'.*numbers"):
         window_from_columns({"city": [1, 2], "area_sqft": [1.0, 2.0]}, kinds)
     with pytest.raises(SchemaMismatch, match="format"):
         profile_from_dict({"format": "other/1", "features": {}})
