@@ -22,7 +22,7 @@ from components.ci_identity.spec import CiIdentityArgs
 from components.data_lake.spec import DataLakeArgs
 from components.errors import InvalidArgs, matches
 from components.model_endpoint.spec import ModelEndpointArgs
-from components.observability.spec import ObservabilityArgs
+from components.observability.spec import MonitoringArgs, ObservabilityArgs
 from components.spark_cluster.spec import SparkClusterArgs
 from components.spec_base import Args
 from components.training_job.spec import TrainingJobArgs
@@ -51,6 +51,7 @@ SECTIONS: dict[str, type[Args]] = {
     "endpoint": ModelEndpointArgs,
     "api": ApiFrontendArgs,
     "observability": ObservabilityArgs,
+    "monitoring": MonitoringArgs,
     "ci": CiIdentityArgs,
 }
 # Sections read by the toolkit, not by a component: policy exceptions (`tricloud policy check`, the policy pack)
@@ -73,6 +74,7 @@ class PlatformConfig:
     project_id: str | None = None  # GCP only: the project every resource lives in
     policy: PolicyArgs = dataclasses.field(default_factory=PolicyArgs)
     delivery: DeliveryArgs = dataclasses.field(default_factory=DeliveryArgs)
+    monitoring: MonitoringArgs = dataclasses.field(default_factory=MonitoringArgs)
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:

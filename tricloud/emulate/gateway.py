@@ -57,6 +57,7 @@ class FunctionSpec:
     log_group: str
     role: str = ""
     reserved_concurrency: int | None = None
+    log_format: str = "Text"  # LoggingConfig.LogFormat: JSON makes the runtime write JSON log lines
 
 
 @dataclass
@@ -207,6 +208,7 @@ class LambdaRuntime:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
+            "AWS_LAMBDA_LOG_FORMAT": fn.log_format,
             "TRICLOUD_FUNCTION_ARN": fn.arn,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
@@ -357,6 +359,7 @@ def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[Rout
                     "LogGroup", f"/aws/lambda/{conf['FunctionName']}"
                 ),
                 role=conf.get("Role", ""),
+                log_format=conf.get("LoggingConfig", {}).get("LogFormat", "Text"),
                 reserved_concurrency=lam.get_function_concurrency(FunctionName=conf["FunctionName"]).get(
                     "ReservedConcurrentExecutions"
                 ),
