@@ -4,3 +4,4 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 SCHEMA_FILE = "schema.json"
 METRICS_FILE = "metrics.json"
+REFERENCE_FILE = "reference.json"  # the drift job's reference profile (app.monitor.profile)

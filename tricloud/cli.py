@@ -105,6 +105,9 @@ def _register_groups() -> None:
     from tricloud.model.cli import model_app
 
     app.add_typer(model_app, name="model")
+    from tricloud.monitor.cli import monitor_app
+
+    app.add_typer(monitor_app, name="monitor")
 
 
 _register_groups()

@@ -22,7 +22,7 @@ from components.ci_identity.spec import CiIdentityArgs
 from components.data_lake.spec import DataLakeArgs
 from components.errors import InvalidArgs, matches
 from components.model_endpoint.spec import ModelEndpointArgs
-from components.observability.spec import ObservabilityArgs
+from components.observability.spec import MonitoringArgs, ObservabilityArgs
 from components.spark_cluster.spec import SparkClusterArgs
 from components.spec_base import Args
 from components.training_job.spec import TrainingJobArgs
@@ -52,6 +52,7 @@ SECTIONS: dict[str, type[Args]] = {
     "endpoint": ModelEndpointArgs,
     "api": ApiFrontendArgs,
     "observability": ObservabilityArgs,
+    "monitoring": MonitoringArgs,
     "ci": CiIdentityArgs,
     "warehouse": WarehouseArgs,  # optional: created only with `enabled: true`
 }
@@ -76,6 +77,7 @@ class PlatformConfig:
     policy: PolicyArgs = dataclasses.field(default_factory=PolicyArgs)
     delivery: DeliveryArgs = dataclasses.field(default_factory=DeliveryArgs)
     warehouse: WarehouseArgs = dataclasses.field(default_factory=WarehouseArgs)
+    monitoring: MonitoringArgs = dataclasses.field(default_factory=MonitoringArgs)
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:

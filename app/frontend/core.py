@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.frontend import capture
 from app.market import AGE_DECAY_PER_YEAR, CITY_PRICE_PER_SQFT, FURNISHING_FACTOR, TIER_FACTOR
 from app.schema import MAX_ROWS_PER_REQUEST, dumps, instances_from_json, parse_json, validate_batch
 
@@ -183,10 +184,8 @@ def check_predictions(payload: Any, rows: int) -> tuple[list[float], str | None]
 
 @dataclass
 class Prediction:
-    """What one request produced: the single record every observer reads (the audit line now).
-
-    A later capture step (sampling features, predictions, model version, latency, fallback flag and request id
-    into a stream) reads the same record in ``observe`` and must never fail the request.
+    """What one request produced: the single record every observer reads (the audit line, the capture lines of
+    ``app.frontend.capture``); observing never fails the request.
     """
 
     request_id: str
@@ -235,6 +234,20 @@ def observe(record: Prediction) -> None:
         )
     except Exception:  # a broken log handler must not turn a prediction into a 5xx
         log.exception("audit failed for request %s", record.request_id)
+    if record.status != 200:
+        return  # only answered requests are captured: an invalid one has no prediction to judge
+    try:
+        capture.capture(
+            record.request_id,
+            record.cloud,
+            record.records,
+            record.predictions,
+            record.model_version,
+            record.fallback,
+            record.latency_ms,
+        )
+    except Exception:  # capture is best effort: a failure is logged, the answer stands
+        log.exception("capture failed for request %s", record.request_id)
 
 
 def _predict(

@@ -5,6 +5,7 @@ Artifact layout (one folder, what every cloud's model registry stores as-is):
     metadata.json     version, sha256 of the training data and of model.joblib, features, hyperparameters
     schema.json       the request JSON Schema (app.schema.request_json_schema)
     metrics.json      held-out RMSE, MAE, MAPE, R2 (price in INR)
+    reference.json    the drift reference: request fields of the training rows, predictions on the held-out set
 """
 
 from __future__ import annotations
@@ -24,9 +25,19 @@ import sklearn
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2_score
 
-from app.artifact import METADATA_FILE, METRICS_FILE, MODEL_FILE, SCHEMA_FILE
+from app.artifact import METADATA_FILE, METRICS_FILE, MODEL_FILE, REFERENCE_FILE, SCHEMA_FILE
 from app.features import FEATURE_NAMES, featurize_frame
-from app.schema import LABEL, SCHEMA_VERSION, TRAINING_FIELDS, request_json_schema, validate_record
+from app.monitor.profile import build_profile
+from app.schema import (
+    CITIES,
+    FURNISHING,
+    LABEL,
+    REQUEST_FIELDS,
+    SCHEMA_VERSION,
+    TRAINING_FIELDS,
+    request_json_schema,
+    validate_record,
+)
 
 FEATURE_PREFIX = "f_"  # the Spark job's feature column prefix (app.features.job)
 DATA_SUFFIXES = (".parquet", ".csv")
@@ -111,6 +122,34 @@ def sha256_of(files: list[Path], root: Path) -> str:
 
 def load_training_data(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     """(X, price, rejected rows) from curated Parquet (Spark output) or raw CSV/Parquet."""
+    X, price, rejected, _ = load_training_frame(path)
+    return X, price, rejected
+
+
+def request_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """The request fields of the training rows, for the reference profile: the columns themselves when the data
+    has them (raw listings, the Spark job's curated output), else recovered from the model features (one-hot city,
+    furnishing level, log distance; `floor` only up to the cap the feature applies)."""
+    if all(f.name in frame.columns for f in REQUEST_FIELDS):
+        return {f.name: frame[f.name].tolist() for f in REQUEST_FIELDS}
+    f = {n: frame[FEATURE_PREFIX + n].to_numpy(dtype=np.float64) for n in FEATURE_NAMES}
+    city_cols = np.column_stack([f[f"city_{c.lower()}"] for c in CITIES])
+    return {
+        "city": [CITIES[i] for i in city_cols.argmax(axis=1)],
+        "locality_tier": f["locality_tier"].tolist(),
+        "area_sqft": f["area_sqft"].tolist(),
+        "bedrooms": f["bedrooms"].tolist(),
+        "bathrooms": f["bathrooms"].tolist(),
+        "age_years": f["age_years"].tolist(),
+        "floor": f["floor_capped"].tolist(),
+        "parking": f["parking"].tolist(),
+        "furnishing": [FURNISHING[round(v)] for v in f["furnishing_level"]],
+        "distance_to_metro_km": np.expm1(f["log_metro_km"]).tolist(),
+    }
+
+
+def load_training_frame(path: Path) -> tuple[np.ndarray, np.ndarray, int, dict[str, list[Any]]]:
+    """(X, price, rejected rows, request fields per row) from curated Parquet or raw CSV/Parquet."""
     files = data_files(path)
     if all(p.suffix.lower() == ".parquet" for p in files):
         frame = pd.read_parquet(path if path.is_dir() else files[0])
@@ -123,7 +162,7 @@ def load_training_data(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     curated = [FEATURE_PREFIX + n for n in FEATURE_NAMES]
     if set(curated) <= set(frame.columns) and LABEL.name in frame.columns:
         X = frame[curated].to_numpy(dtype=np.float64)
-        return X, frame[LABEL.name].to_numpy(dtype=np.float64), 0
+        return X, frame[LABEL.name].to_numpy(dtype=np.float64), 0, request_columns(frame)
     valid, rejected = [], 0
     from_text = any(p.suffix.lower() == ".csv" for p in files)
     for rec in frame.to_dict("records"):
@@ -135,7 +174,7 @@ def load_training_data(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     if not valid:
         raise ValueError(f"no valid rows in training data {str(path)!r} ({rejected} rejected)")
     good = pd.DataFrame(valid)
-    return featurize_frame(good), good[LABEL.name].to_numpy(dtype=np.float64), rejected
+    return featurize_frame(good), good[LABEL.name].to_numpy(dtype=np.float64), rejected, request_columns(good)
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -157,7 +196,7 @@ def train(
 ) -> TrainingResult:
     hp.check()
     started = time.time()
-    X, price, rejected = load_training_data(data_path)
+    X, price, rejected, columns = load_training_frame(data_path)
     if len(price) < 50:
         raise ValueError(f"need at least 50 valid rows to train, got {len(price)} from {str(data_path)!r}")
     data_sha = sha256_of(data_files(data_path), data_path)
@@ -175,7 +214,8 @@ def train(
     )
     # Log price: errors are relative (a 10% miss matters alike in Kolkata and Mumbai).
     model.fit(X[train_idx], np.log(price[train_idx]))
-    metrics = regression_metrics(price[test], np.exp(model.predict(X[test])))
+    held_out_predictions = np.exp(model.predict(X[test]))
+    metrics = regression_metrics(price[test], held_out_predictions)
     metrics["n_train"] = len(train_idx)
     if metrics["r2"] < hp.min_r2:
         raise ValueError(f"held-out R2 {metrics['r2']:.4f} is below hyperparameter min_r2 {hp.min_r2}")
@@ -202,6 +242,16 @@ def train(
     _write_json(model_dir / METADATA_FILE, metadata)
     _write_json(model_dir / SCHEMA_FILE, request_json_schema())
     _write_json(model_dir / METRICS_FILE, {**metrics, "version": version})
+    # What the model was trained on (every valid row's request fields) and what it answers on held-out rows:
+    # the drift job's reference for this version (app.monitor).
+    build_profile(
+        columns,
+        held_out_predictions,
+        model_version=version,
+        metrics=metrics,
+        source=str(data_path),
+        seed=hp.seed,
+    ).write(model_dir / REFERENCE_FILE)
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
         _write_json(output_dir / METRICS_FILE, {**metrics, "version": version})

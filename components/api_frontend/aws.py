@@ -19,9 +19,10 @@ import pulumi_aws.s3 as s3
 import pulumi_aws.signer as signer
 
 from components import aws_policy as pol
+from components.api_frontend.capture_aws import CaptureNative, deliver
 from components.api_frontend.spec import HANDLERS, OUTPUTS, ApiAuth, ApiFrontendArgs
 from components.api_frontend.spec import ApiFrontend as Concept
-from components.data_lake.aws import harden, lifecycle, lifecycle_rule, tls_only_policy
+from components.data_lake.aws import DataLake, harden, lifecycle, lifecycle_rule, tls_only_policy
 from components.model_endpoint.aws import ModelEndpoint
 from components.naming import physical_name
 from components.observability.aws import Observability
@@ -89,6 +90,7 @@ class ApiFrontendNative:
     authorizer: apigatewayv2.Authorizer | None
     alarms: list[cloudwatch.MetricAlarm]
     signed_code: SignedCode | None = None
+    capture: CaptureNative | None = None
 
 
 class ApiFrontend(pulumi.ComponentResource):
@@ -104,6 +106,8 @@ class ApiFrontend(pulumi.ComponentResource):
         *,
         endpoint: ModelEndpoint,
         observability: Observability,
+        lake: DataLake | None = None,
+        capture_percent: float = 0.0,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("tricloud:aws:ApiFrontend", name, None, opts)
@@ -185,6 +189,7 @@ class ApiFrontend(pulumi.ComponentResource):
                     "ENDPOINT_MAX_ATTEMPTS": ENDPOINT_MAX_ATTEMPTS,
                     "FALLBACK_ENABLED": "true" if args.fallback_enabled else "false",
                     "LOG_LEVEL": "INFO",
+                    "CAPTURE_PERCENT": f"{capture_percent:g}" if lake is not None else "0",
                 }
             },
             tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
@@ -287,6 +292,10 @@ class ApiFrontend(pulumi.ComponentResource):
             opts=child,
         )
         alarms = observability.watch_api(api.id, STAGE, function.name)
+        # Capture lines go from the function's log group to the lake (components/api_frontend/capture_aws.py).
+        capture = None
+        if lake is not None and capture_percent > 0:
+            capture = deliver(self, name, function_logs=fn_logs, lake=lake, ctx=ctx, tags=tags)
 
         self.api_url = stage.invoke_url
         self.function_name = function.name
@@ -303,6 +312,7 @@ class ApiFrontend(pulumi.ComponentResource):
             authorizer=authorizer,
             alarms=alarms,
             signed_code=signed,
+            capture=capture,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 

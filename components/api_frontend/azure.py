@@ -35,6 +35,7 @@ from components.azure_common import (
     storage_account,
     tags_for,
 )
+from components.data_lake.azure import DataLake
 from components.model_endpoint.azure import ModelEndpoint
 from components.observability.azure import Observability
 
@@ -117,6 +118,8 @@ class ApiFrontend(pulumi.ComponentResource):
         *,
         endpoint: ModelEndpoint,
         observability: Observability,
+        lake: DataLake
+        | None = None,  # capture delivery to the lake: drafted, not wired yet (docs/monitoring.md)
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"tricloud:azure:{Concept.name}", name, None, opts)

@@ -39,6 +39,7 @@ from components.api_frontend.spec import (
     ApiFrontend as Concept,
 )
 from components.data_lake.gcp import (
+    DataLake,
     base_name,
     enable_services,
     project_grant,
@@ -206,6 +207,8 @@ class ApiFrontend(pulumi.ComponentResource):
         *,
         endpoint: ModelEndpoint,
         observability: Observability,
+        lake: DataLake
+        | None = None,  # capture delivery to the lake: drafted, not wired yet (docs/monitoring.md)
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"tricloud:{CLOUD}:{Concept.name}", name, None, opts)

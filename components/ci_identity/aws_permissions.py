@@ -86,6 +86,7 @@ def _any_in_account(service: str, pattern: str) -> Arns:
 MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 MODEL_PACKAGE_GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+FIREHOSE_STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 
 GRANTS: tuple[Grant, ...] = (
     Grant(
@@ -599,6 +600,106 @@ GRANTS: tuple[Grant, ...] = (
         read=("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"),
         write=(),  # written by `tricloud model rollout` (rollout role), only read by the stack program
         resources=_named("ssm", "parameter/{project}/{stack}", "parameter/{project}/{stack}/*"),
+    ),
+    # --- model monitoring (components/api_frontend/capture_aws.py, components/observability/monitoring_aws.py) ---
+    Grant(
+        "CaptureStream",
+        (FIREHOSE_STREAM,),
+        read=("firehose:DescribeDeliveryStream", "firehose:ListTagsForDeliveryStream"),
+        write=(
+            "firehose:CreateDeliveryStream",
+            "firehose:DeleteDeliveryStream",
+            "firehose:StartDeliveryStreamEncryption",
+            "firehose:StopDeliveryStreamEncryption",
+            "firehose:TagDeliveryStream",
+            "firehose:UntagDeliveryStream",
+            "firehose:UpdateDestination",
+        ),
+        resources=_named("firehose", "deliverystream/{p}-*"),
+    ),
+    Grant(
+        "CaptureSubscription",
+        ("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",),
+        read=("logs:DescribeSubscriptionFilters",),
+        write=("logs:DeleteSubscriptionFilter", "logs:PutSubscriptionFilter"),
+        resources=_named("logs", "log-group:/aws/lambda/{p}-*", "log-group:/aws/lambda/{p}-*:*"),
+    ),
+    Grant(
+        "DriftSchedule",
+        ("aws:scheduler/schedule:Schedule",),
+        read=("scheduler:GetSchedule",),
+        write=("scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"),
+        resources=_named("scheduler", "schedule/default/{p}-*"),
+    ),
+    Grant(
+        "RetrainTrigger",
+        (
+            "aws:cloudwatch/eventRule:EventRule",
+            "aws:cloudwatch/eventTarget:EventTarget",
+            "aws:cloudwatch/eventConnection:EventConnection",
+            "aws:cloudwatch/eventApiDestination:EventApiDestination",
+        ),
+        read=(
+            "events:DescribeApiDestination",
+            "events:DescribeConnection",
+            "events:DescribeRule",
+            "events:ListTagsForResource",
+            "events:ListTargetsByRule",
+        ),
+        write=(
+            "events:CreateApiDestination",
+            "events:CreateConnection",
+            "events:DeleteApiDestination",
+            "events:DeleteConnection",
+            "events:DeleteRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:TagResource",
+            "events:UntagResource",
+            "events:UpdateApiDestination",
+            "events:UpdateConnection",
+        ),
+        resources=_named("events", "rule/{p}-*", "connection/{p}-*", "api-destination/{p}-*"),
+    ),
+    Grant(
+        "RetrainTriggerSecret",
+        ("aws:cloudwatch/eventConnection:EventConnection",),
+        read=("secretsmanager:DescribeSecret",),
+        # EventBridge keeps a connection's credentials in a secret it creates, with the caller's rights.
+        write=(
+            "secretsmanager:CreateSecret",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecret",
+        ),
+        resources=_named("secretsmanager", "secret:events!connection/{p}-*"),
+    ),
+    Grant(
+        "DriftJobCode",
+        ("aws:s3/bucketObjectv2:BucketObjectv2",),
+        read=("s3:GetObject", "s3:GetObjectTagging"),
+        write=("s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging"),
+        resources=lambda s: [
+            pulumi.Output.concat("arn:", s.ctx.partition, f":s3:::{s.prefix}-*/code/monitor/*")
+        ],
+    ),
+    Grant(
+        "PassMonitoringRoles",
+        ("aws:iam/role:Role",),
+        read=(),
+        write=("iam:PassRole",),
+        resources=_named("iam", "role/{p}-*", region=False),
+        conditions={
+            "StringEquals": {
+                "iam:PassedToService": [
+                    "events.amazonaws.com",
+                    "firehose.amazonaws.com",
+                    "logs.amazonaws.com",
+                    "scheduler.amazonaws.com",
+                ]
+            }
+        },
     ),
 )
 

@@ -20,7 +20,14 @@ import pulumi_aws.sns as sns
 
 from components import aws_policy as pol
 from components.naming import physical_name
-from components.observability.spec import OUTPUTS, ObservabilityArgs
+from components.observability.monitoring_aws import ModelMonitoring
+from components.observability.spec import (
+    METRIC_NAMESPACE,
+    MONITORING_OUTPUTS,
+    OUTPUTS,
+    MonitoringArgs,
+    ObservabilityArgs,
+)
 from components.observability.spec import Observability as Concept
 from components.tags import component_tags
 
@@ -51,12 +58,22 @@ class Observability(pulumi.ComponentResource):
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
+    prediction_capture_uri: pulumi.Output[str]
+    drift_job: pulumi.Output[str]
+    drift_schedule: pulumi.Output[str]
+    drift_reports_uri: pulumi.Output[str]
+    drift_alarm: pulumi.Output[str]
+    drift_metrics_scope: pulumi.Output[str]
+    retrain_trigger: pulumi.Output[str]
     native: ObservabilityNative
+    monitoring: ModelMonitoring | None = None
 
     def __init__(
         self, name: str, args: ObservabilityArgs, *, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("tricloud:aws:Observability", name, None, opts)
+        for output in MONITORING_OUTPUTS:  # set by watch_model; empty until then
+            setattr(self, output, pulumi.Output.from_input(""))
         args.validate()
         self._args = args
         self._tags = component_tags("aws", Concept.name, args.tags)
@@ -109,6 +126,27 @@ class Observability(pulumi.ComponentResource):
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- watching ----------------------------------------------------------------------------------------------
+
+    def watch_model(
+        self, args: MonitoringArgs, *, lake: object, spark: object, github_repository: str
+    ) -> ModelMonitoring:
+        """The drift job on its schedule, drift/fallback/stale alarms, their panels, the retrain trigger
+        (components/observability/monitoring_aws.py). Call before watch_api, which publishes the dashboard."""
+        if self._published:
+            raise RuntimeError("watch_model after the dashboard was published: call it before watch_api")
+        m = ModelMonitoring(self, self.pulumi_resource_name, args, lake=lake, spark=spark,
+                            topic_arn=self._topic.arn, github_repository=github_repository, tags=self._tags)  # fmt: skip
+        self._widgets.extend(m.widgets)
+        self.native.alarms.extend(m.native.alarms.values())
+        self.monitoring = m
+        self.prediction_capture_uri = m.capture_uri
+        self.drift_job = m.drift_job
+        self.drift_schedule = m.drift_schedule
+        self.drift_reports_uri = m.reports_uri
+        self.drift_alarm = m.drift_alarm
+        self.drift_metrics_scope = pulumi.Output.from_input(METRIC_NAMESPACE)
+        self.retrain_trigger = m.retrain_trigger
+        return m
 
     def watch_endpoint(
         self, endpoint_name: str, variant_name: str, *, label: str = "endpoint"

@@ -19,7 +19,8 @@ import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.resources as resources
 
 from components.azure_common import app_insights, azure_name, log_workspace, resource_group, tags_for
-from components.observability.spec import OUTPUTS, ObservabilityArgs
+from components.observability.monitoring_azure import ModelMonitoring, workbook_items
+from components.observability.spec import MONITORING_OUTPUTS, OUTPUTS, MonitoringArgs, ObservabilityArgs
 from components.observability.spec import Observability as Concept
 
 # Log Analytics keeps 30 to 730 days interactively (30 are free): shorter spec values are raised to 30.
@@ -91,6 +92,7 @@ def workbook_content() -> dict[str, object]:
                 'traces | where message startswith \'{"event":"prediction"\' | extend d = parse_json(message)'
                 " | summarize predictions = count(), fallbacks = countif(tobool(d.fallback)) by bin(timestamp, 5m)",
             ),
+            *workbook_items(),  # the drift job's metrics (components/observability/monitoring_azure.py)
         ],
     }
 
@@ -111,12 +113,21 @@ class Observability(pulumi.ComponentResource):
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
+    prediction_capture_uri: pulumi.Output[str]
+    drift_job: pulumi.Output[str]
+    drift_schedule: pulumi.Output[str]
+    drift_reports_uri: pulumi.Output[str]
+    drift_alarm: pulumi.Output[str]
+    drift_metrics_scope: pulumi.Output[str]
+    retrain_trigger: pulumi.Output[str]
     native: ObservabilityNative
 
     def __init__(
         self, name: str, args: ObservabilityArgs, *, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"tricloud:azure:{Concept.name}", name, None, opts)
+        for output in MONITORING_OUTPUTS:  # set by watch_model; empty until then
+            setattr(self, output, pulumi.Output.from_input(""))
         args.validate()
         self._name = name
         self._args = args
@@ -172,6 +183,24 @@ class Observability(pulumi.ComponentResource):
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- registration by the watched components ----------------------------------------------------------------
+
+    def watch_model(
+        self, args: MonitoringArgs, *, lake: object, training: object, github_repository: str
+    ) -> ModelMonitoring:
+        """The scheduled drift job (Azure ML), drift and fallback alerts, the retrain trigger
+        (components/observability/monitoring_azure.py); the workbook already charts the drift metrics."""
+        region = pulumi.Config("azure-native").get("location") or "centralindia"
+        m = ModelMonitoring(self, self._name, args, lake=lake, training=training, app_insights_id=self.app_insights_id,
+                            resource_group=self._rg.name, region=region, github_repository=github_repository,
+                            tags=self._tags, alert=self._alert)  # fmt: skip
+        self.prediction_capture_uri = m.capture_uri
+        self.drift_job = m.drift_job
+        self.drift_schedule = m.drift_schedule
+        self.drift_reports_uri = m.reports_uri
+        self.drift_alarm = m.drift_alarm
+        self.drift_metrics_scope = m.metrics_scope
+        self.retrain_trigger = m.retrain_trigger
+        return m
 
     def watch_endpoint(self, endpoint_id: pulumi.Input[str]) -> list[monitor.MetricAlert]:
         """Endpoint 5xx and p99-latency alerts: the CD step's rollback signals."""
@@ -247,7 +276,10 @@ class Observability(pulumi.ComponentResource):
         aggregation: str = "Total",
         dimensions: list[tuple[str, str]] | None = None,
         severity: int = 2,
+        extra_groups: list[pulumi.Input[str]] | None = None,
+        window_seconds: int | None = None,
     ) -> monitor.MetricAlert:
+        """`window_seconds` (a scheduled job's metric): one point in that window decides, checked hourly."""
         a = self._args
         alert = monitor.MetricAlert(
             f"{self._name}-{role}",
@@ -259,9 +291,11 @@ class Observability(pulumi.ComponentResource):
             severity=severity,
             enabled=True,
             scopes=[scope],
-            evaluation_frequency=frequency(a.period_seconds),
+            evaluation_frequency="PT1H" if window_seconds else frequency(a.period_seconds),
             # The window spans evaluation_periods periods: a blip does not page anyone.
-            window_size=window(a.period_seconds, a.evaluation_periods),
+            window_size=window(window_seconds, 1)
+            if window_seconds
+            else window(a.period_seconds, a.evaluation_periods),
             auto_mitigate=True,  # resolves itself when the metric recovers, like CloudWatch OK state
             # Typed args: `criteria` is a union, so plain dict keys would not be translated to the wire names.
             criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
@@ -283,7 +317,7 @@ class Observability(pulumi.ComponentResource):
                     )
                 ],
             ),
-            actions=[{"action_group_id": self.native.action_group.id}],
+            actions=[{"action_group_id": g} for g in [self.native.action_group.id, *(extra_groups or [])]],
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -19,7 +19,8 @@ import pulumi_gcp.projects as projects
 import pulumi_gcp.pubsub as pubsub
 
 from components.data_lake.gcp import KEY_ROLE, base_name, enable_services, region
-from components.observability.spec import OUTPUTS, ObservabilityArgs
+from components.observability.monitoring_gcp import ModelMonitoring, dashboard_tiles
+from components.observability.spec import MONITORING_OUTPUTS, OUTPUTS, MonitoringArgs, ObservabilityArgs
 from components.observability.spec import Observability as Concept
 from components.tags import component_tags
 
@@ -45,12 +46,21 @@ class Observability(pulumi.ComponentResource):
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
+    prediction_capture_uri: pulumi.Output[str]
+    drift_job: pulumi.Output[str]
+    drift_schedule: pulumi.Output[str]
+    drift_reports_uri: pulumi.Output[str]
+    drift_alarm: pulumi.Output[str]
+    drift_metrics_scope: pulumi.Output[str]
+    retrain_trigger: pulumi.Output[str]
     native: ObservabilityNative
 
     def __init__(
         self, name: str, args: ObservabilityArgs, *, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"tricloud:{CLOUD}:{Concept.name}", name, None, opts)
+        for output in MONITORING_OUTPUTS:  # set by watch_model; empty until then
+            setattr(self, output, pulumi.Output.from_input(""))
         args.validate()
         self._base = name
         self._args = args
@@ -149,6 +159,22 @@ class Observability(pulumi.ComponentResource):
 
     # --- registration by the watched components ----------------------------------------------------------------
 
+    def watch_model(
+        self, args: MonitoringArgs, *, lake: object, spark: object, github_repository: str
+    ) -> ModelMonitoring:
+        """The drift batch on its schedule, drift and fallback alert policies, the retrain trigger
+        (components/observability/monitoring_gcp.py); the dashboard already charts the drift metrics."""
+        m = ModelMonitoring(self, self._base, args, lake=lake, spark=spark, channels=[c.name for c in self._channels],
+                            github_repository=github_repository, labels=self._labels, policy=self._policy)  # fmt: skip
+        self.prediction_capture_uri = m.capture_uri
+        self.drift_job = m.drift_job
+        self.drift_schedule = m.drift_schedule
+        self.drift_reports_uri = m.reports_uri
+        self.drift_alarm = m.drift_alarm
+        self.drift_metrics_scope = m.metrics_scope
+        self.retrain_trigger = m.retrain_trigger
+        return m
+
     def watch_endpoint(
         self, endpoint_name: pulumi.Input[str], *, label: str = "endpoint"
     ) -> list[monitoring.AlertPolicy]:
@@ -234,7 +260,10 @@ class Observability(pulumi.ComponentResource):
         *,
         aligner: str = "ALIGN_SUM",
         reducer: str = "REDUCE_SUM",
+        extra_channels: list[pulumi.Input[str]] | None = None,
+        alignment: str | None = None,
     ) -> monitoring.AlertPolicy:
+        """`alignment` (a scheduled job's metric): one aligned point over that period breaches at once."""
         a = self._args
         policy = monitoring.AlertPolicy(
             f"{self._base}-{role}",
@@ -249,10 +278,10 @@ class Observability(pulumi.ComponentResource):
                         comparison="COMPARISON_GT",
                         threshold_value=threshold,
                         # The breach must last evaluation_periods periods: a blip does not page anyone.
-                        duration=f"{a.period_seconds * a.evaluation_periods}s",
+                        duration="0s" if alignment else f"{a.period_seconds * a.evaluation_periods}s",
                         aggregations=[
                             monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
-                                alignment_period=f"{a.period_seconds}s",
+                                alignment_period=alignment or f"{a.period_seconds}s",
                                 per_series_aligner=aligner,
                                 cross_series_reducer=reducer,
                             )
@@ -262,7 +291,7 @@ class Observability(pulumi.ComponentResource):
                     ),
                 )
             ],
-            notification_channels=[c.name for c in self._channels],
+            notification_channels=[c.name for c in self._channels] + list(extra_channels or []),
             alert_strategy=monitoring.AlertPolicyAlertStrategyArgs(auto_close=f"{7 * 86400}s"),
             documentation=monitoring.AlertPolicyDocumentationArgs(
                 content=f"{title} above {threshold} for {a.evaluation_periods} x {a.period_seconds}s. "
@@ -319,6 +348,9 @@ class Observability(pulumi.ComponentResource):
                 "ALIGN_PERCENTILE_99",
             ),
         ]
+        tiles += dashboard_tiles(
+            base_name("gcp:generic", "")
+        )  # drift, prediction drift, fallback rate, volume
         return {
             "displayName": f"{prefix} platform",
             "mosaicLayout": {

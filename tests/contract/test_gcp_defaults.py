@@ -99,7 +99,7 @@ def test_inventory_lists_every_concept_and_output(inv: Inventory) -> None:
     expected |= set(importlib.import_module("components.ci_identity.spec").OUTPUTS)
     assert set(inv["outputs"]) == expected
     assert all(isinstance(v, str) for v in inv["outputs"].values()), inv["outputs"]
-    assert len(SECTIONS) == len(CONCEPTS)
+    assert len(SECTIONS) == len(CONCEPTS) + 1  # + `monitoring`: Observability.watch_model's settings
 
 
 def test_every_child_has_a_component_parent(inv: Inventory) -> None:

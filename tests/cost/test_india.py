@@ -60,8 +60,18 @@ AWS_LEARNER = {  # 10,000 requests; new account, but the 12-month tiers are clos
     ("observability-dashboard", "CloudWatch dashboard"): None,
     **{
         (f"observability-{a}", "CloudWatch alarm metrics"): None
-        for a in ("api-5xx", "endpoint-5xx", "endpoint-latency-p99", "function-errors", "function-throttles")
+        for a in (
+            "api-5xx",
+            "endpoint-5xx",
+            "endpoint-latency-p99",
+            "function-errors",
+            "function-throttles",
+            "drift",
+            "fallback-rate",
+            "monitor-stale",
+        )
     },
+    ("api-capture", "capture ingestion"): None,  # Firehose's ap-south-1 price is wanted, not guessed
 }
 AWS_PRODUCTION = {  # 50M requests of 0.1 s, 300 GB logs over 2 log groups, Spark 32/128 capped at 16 vCPU / 64 GB
     **AWS_LEARNER,
@@ -177,7 +187,7 @@ def test_india_learner_totals_by_hand(catalog: Catalog) -> None:
     est = _estimates(catalog, "learner")
     # aws: $0.0105 API + $0.2125 S3 + $0.088 Glue + $2 KMS keys + $0.636272 EMR + $0.242 training
     assert est["aws"].total_usd == pytest.approx(3.189272)
-    assert est["aws"].idle_usd == 2.0 and est["aws"].idle_prices_not_found == 6  # dashboard + 5 alarms
+    assert est["aws"].idle_usd == 2.0 and est["aws"].idle_prices_not_found == 9  # dashboard + 8 alarms
     # gcp: $7.50 alerts + 2 x $0.06 key versions + $0.015 KMS operations + $1.729704 Spark
     #      + 9.5 GB (8.8477 GiB) x $0.023 storage
     assert est["gcp"].total_usd == pytest.approx(7.5 + 0.135 + 1.729704 + 9.5 * GIB * 0.023)

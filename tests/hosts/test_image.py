@@ -115,6 +115,7 @@ def test_train_runs_with_the_azure_ml_job_arguments(image: ImageContainer, tmp_p
         "metadata.json",
         "metrics.json",
         "model.joblib",
+        "reference.json",
         "schema.json",
     ]
     assert summary["version"] == metadata_of(out)["version"]

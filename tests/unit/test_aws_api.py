@@ -56,6 +56,7 @@ def test_function_settings_environment_tracing_and_log_group_first(mocks: Record
             "ENDPOINT_MAX_ATTEMPTS": "2",
             "FALLBACK_ENABLED": "false",
             "LOG_LEVEL": "INFO",
+            "CAPTURE_PERCENT": "0",  # no capture unless the stack asks for it (issue 11)
         }
         assert i["tracingConfig"] == {"mode": "Active"}
         assert i["kmsKeyArn"] == KEY_ARN

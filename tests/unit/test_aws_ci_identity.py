@@ -166,7 +166,13 @@ def test_generated_names_are_scoped_by_the_stacks_tags() -> None:
     assert "sagemaker:DeleteModel" in manage["Action"]
     buckets = next(s for s in sts if s.get("Sid") == "Buckets")
     assert buckets["Resource"] == ["arn:aws:s3:::tricloud-aws-dev-*"]
-    assert not any(a.startswith("s3:") and "Object" in a for a in actions(sts))  # never reads or deletes data
+    data = [s for s in sts if s.get("Sid") != "DriftJobCode"]
+    assert not any(
+        a.startswith("s3:") and "Object" in a for a in actions(data)
+    )  # never reads or deletes data
+    # ... except the drift job's code, which the stack uploads: that prefix only
+    code = next(s for s in sts if s.get("Sid") == "DriftJobCode")
+    assert code["Resource"] == ["arn:aws:s3:::tricloud-aws-dev-*/code/monitor/*"]
 
 
 def test_infrastructure_role_cannot_change_the_ci_identities() -> None:

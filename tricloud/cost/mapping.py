@@ -21,6 +21,7 @@ PRICERS: dict[str, p.Pricer] = {
     "aws:glue/crawler:Crawler": p.aws_glue_crawler,
     "aws:athena/workgroup:Workgroup": p.aws_athena_workgroup,
     "aws:cloudwatch/metricAlarm:MetricAlarm": p.aws_metric_alarm,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": p.aws_firehose,
     "aws:cloudwatch/dashboard:Dashboard": p.aws_dashboard,
     "aws:cloudwatch/logGroup:LogGroup": p.aws_log_group,
     "aws:sns/topic:Topic": p.aws_sns_topic,
@@ -100,6 +101,13 @@ FREE: dict[str, str] = {
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": "composite alarm; not in the catalog (member alarms are priced)",
     "aws:cloudwatch/eventRule:EventRule": "EventBridge default-bus rules matching AWS events are free",
     "aws:cloudwatch/eventTarget:EventTarget": "rule target; no charge",
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": "no charge; what it sends is priced on Firehose",
+    "aws:scheduler/schedule:Schedule": "EventBridge Scheduler: 14 million invocations a month free; the drift "
+    "schedule makes at most 744",
+    "aws:cloudwatch/eventConnection:EventConnection": "connection definition; no charge (its secret is "
+    "EventBridge-managed and included)",
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": "USD 0.20 per million invocations: a retrain "
+    "dispatch happens at most a few times a month",
     "aws:appautoscaling/target:Target": "Application Auto Scaling has no charge",
     "aws:appautoscaling/policy:Policy": "Application Auto Scaling has no charge (its alarms are priced)",
     "aws:glue/securityConfiguration:SecurityConfiguration": "encryption settings for Glue jobs/crawlers; no charge",

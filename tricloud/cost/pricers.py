@@ -212,6 +212,21 @@ def aws_metric_alarm(res: Resource, ctx: PricingContext) -> list[CostComponent]:
                       unit="alarm-month", usage_based=False)]  # fmt: skip
 
 
+CAPTURE_BYTES_PER_ROW = (
+    400  # one capture line (app.frontend.capture): ten fields, prediction, ids, ~350-400 bytes
+)
+
+
+def aws_firehose(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Capture delivery: Firehose bills ingested GB (each record rounded up to 5 KB; the log subscription sends
+    batches of events, so the rounding is small), one line per predicted row."""
+    api = ctx.profile.api
+    gb = api.requests_per_month * api.predictions_per_request * CAPTURE_BYTES_PER_ROW / 1e9
+    return [ctx.meter(res, "capture ingestion", service="AmazonKinesisFirehose", sku="ingestion", quantity=gb,
+                      unit="GB", usage_based=True,
+                      note=f"{CAPTURE_BYTES_PER_ROW} B per captured row, every request captured")]  # fmt: skip
+
+
 def aws_dashboard(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     return [ctx.meter(res, "CloudWatch dashboard", service="AmazonCloudWatch", sku="dashboard-month", quantity=1,
                       unit="dashboard-month", usage_based=False)]  # fmt: skip

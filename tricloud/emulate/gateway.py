@@ -59,6 +59,7 @@ class FunctionSpec:
     role: str = ""
     reserved_concurrency: int | None = None
     kms_key_arn: str = ""  # the customer key Lambda decrypts the environment with (as the function's role)
+    log_format: str = "Text"  # LoggingConfig.LogFormat: JSON makes the runtime write JSON log lines
 
 
 # (action, resource ARN) -> a denial (truthy) or None: what Lambda does as the function's role is authorized
@@ -250,6 +251,7 @@ class LambdaRuntime:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
+            "AWS_LAMBDA_LOG_FORMAT": fn.log_format,
             "TRICLOUD_FUNCTION_ARN": fn.arn,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
@@ -413,6 +415,7 @@ def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[Rout
                 ),
                 role=conf.get("Role", ""),
                 kms_key_arn=conf.get("KMSKeyArn", ""),
+                log_format=conf.get("LoggingConfig", {}).get("LogFormat", "Text"),
                 reserved_concurrency=lam.get_function_concurrency(FunctionName=conf["FunctionName"]).get(
                     "ReservedConcurrentExecutions"
                 ),

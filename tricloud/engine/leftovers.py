@@ -224,6 +224,31 @@ LISTERS: dict[str, Lister] = {
         lambda c: _same([r["repositoryName"] for r in c.describe_repositories()["repositories"]]),
         "aws:ecr/repository:Repository",
     ),
+    "schedules": Lister(
+        "scheduler",
+        lambda c: _same([x["Name"] for x in c.list_schedules()["Schedules"]]),
+        "aws:scheduler/schedule:Schedule",
+    ),
+    "event rules": Lister(
+        "events",
+        lambda c: _same([x["Name"] for x in c.list_rules()["Rules"]]),
+        "aws:cloudwatch/eventRule:EventRule",
+    ),
+    "api destinations": Lister(
+        "events",
+        lambda c: _same([x["Name"] for x in c.list_api_destinations()["ApiDestinations"]]),
+        "aws:cloudwatch/eventApiDestination:EventApiDestination",
+    ),
+    "event connections": Lister(
+        "events",
+        lambda c: _same([x["Name"] for x in c.list_connections()["Connections"]]),
+        "aws:cloudwatch/eventConnection:EventConnection",
+    ),
+    "firehose streams": Lister(
+        "firehose",
+        lambda c: _same(c.list_delivery_streams()["DeliveryStreamNames"]),
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+    ),
     "alarms": Lister(
         "cloudwatch",
         lambda c: _same([a["AlarmName"] for a in c.describe_alarms()["MetricAlarms"]]),
@@ -358,6 +383,12 @@ CASCADES: dict[str, tuple[str, str]] = {
         "removed with its route table",
     ),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("aws:ec2/vpc:Vpc", "deleted with its VPC"),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("aws:s3/bucket:Bucket", "an object of the bucket"),
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": (
+        "aws:cloudwatch/logGroup:LogGroup",
+        "a setting of the log group",
+    ),
+    "aws:cloudwatch/eventTarget:EventTarget": ("aws:cloudwatch/eventRule:EventRule", "removed with its rule"),
 }
 
 # Types the emulator cannot hold (moto has no API for them): their handlers check them against the emulator and

@@ -6,6 +6,7 @@ from tricloud.engine.handlers import (  # noqa: F401
     identity,
     ml,
     monitoring,
+    pipeline,
     query,
     registry,
     storage,
