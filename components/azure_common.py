@@ -187,13 +187,14 @@ def recoverable_logged_blobs(
     resource_name: str,
     account: storage.StorageAccount,
     resource_group_name: pulumi.Input[str],
-    logs: operationalinsights.Workspace,
+    logs_workspace_id: pulumi.Input[str],
     parent: pulumi.Resource,
     *,
     retention_days: int = 7,
 ) -> storage.BlobServiceProperties:
     """Soft delete for blobs and containers, and blob read/write/delete logs to `logs`: an overwrite or a delete
-    can be undone for `retention_days`, and every access is attributable (the lake's baseline, for other accounts)."""
+    can be undone for `retention_days`, and every access is attributable (the lake's baseline, for other accounts);
+    the logs go to the Log Analytics workspace `logs_workspace_id`."""
     retention = {"enabled": True, "days": retention_days}
     service = storage.BlobServiceProperties(
         f"{resource_name}-blob-service",
@@ -208,7 +209,7 @@ def recoverable_logged_blobs(
         f"{resource_name}-access-log-setting",
         name="access-logs",
         resource_uri=account.id.apply(lambda i: f"{i}/blobServices/default"),
-        workspace_id=logs.id,
+        workspace_id=logs_workspace_id,
         logs=[{"category": c, "enabled": True} for c in ("StorageRead", "StorageWrite", "StorageDelete")],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[service]),
     )

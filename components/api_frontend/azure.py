@@ -31,6 +31,7 @@ from components.azure_common import (
     assign_role,
     azure_name,
     key_vault,
+    recoverable_logged_blobs,
     resource_group,
     storage_account,
     tags_for,
@@ -131,6 +132,10 @@ class ApiFrontend(pulumi.ComponentResource):
         # Host locks and the code zip are rebuilt by a deploy: one zone is enough. The host reaches the account
         # with its managed identity (AzureWebJobsStorage__accountName), so shared keys stay off.
         host_storage = storage_account(f"{name}-host-storage", "func", rg.name, tags, self)
+        # Packages and host keys: a week to undo a delete, and who touched them in the platform's workspace.
+        recoverable_logged_blobs(
+            f"{name}-host-storage", host_storage, rg.name, observability.log_workspace_id, self
+        )
         packages = storage.BlobContainer(
             f"{name}-packages",
             container_name="packages",
@@ -229,6 +234,16 @@ class ApiFrontend(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # No basic-auth publishing: the code arrives as the package blob, so FTP and SCM credentials would only be a
+        # second, password-based way in.
+        for kind, publishing in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
+            publishing(
+                f"{name}-function-{kind}-basic-auth",
+                allow=False,
+                name=app.name,
+                resource_group_name=rg.name,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[app]),
+            )
         principal = AzurePrincipal(f"{name}-function", app.identity.apply(lambda i: i.principal_id))
         grants = [
             # The Functions host keeps leases and keys in blobs of its own account.

@@ -69,6 +69,7 @@ SERVICES = (
     "servicecontrol.googleapis.com",
     "apikeys.googleapis.com",
 )
+SOURCE_VERSION_DAYS = 30  # replaced function sources kept this long: enough to redeploy the previous one
 
 
 def _swagger_schemas() -> dict[str, Any]:
@@ -235,7 +236,17 @@ class ApiFrontend(pulumi.ComponentResource):
             parent=self,
             labels=labels,
             key=lake.key,
-            versioning=False,  # every upload has a new content-addressed name
+            # A deleted or replaced source can be restored for a month (a rollback needs the zip that served).
+            versioning=True,
+            lifecycle_rules=[
+                storage.BucketLifecycleRuleArgs(
+                    action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=storage.BucketLifecycleRuleConditionArgs(
+                        days_since_noncurrent_time=SOURCE_VERSION_DAYS, with_state="ARCHIVED"
+                    ),
+                )
+            ],
+            log_bucket=lake.native.log_bucket,  # who read or replaced the function's code
             force_destroy=True,  # the source is rebuilt from the repository
             depends_on=lake.native.agent_key_grants,
         )

@@ -101,7 +101,7 @@ class TrainingJob(pulumi.ComponentResource):
         store = storage_account(f"{name}-storage", "ml", rg.name, tags, self)
         logs = log_workspace(f"{name}-logs", "ml-logs", rg.name, LOG_RETENTION_DAYS, tags, self)
         # Run outputs and snapshots: a week to undo a delete, and who touched them in the workspace's logs.
-        recoverable_logged_blobs(f"{name}-storage", store, rg.name, logs, self)
+        recoverable_logged_blobs(f"{name}-storage", store, rg.name, logs.id, self)
         # Azure ML's online deployments send request telemetry with the connection string: local auth stays on.
         insights = app_insights(
             f"{name}-app-insights", "ml-appi", rg.name, logs, tags, self, entra_only=False

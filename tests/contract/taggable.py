@@ -124,6 +124,8 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:synapse:WorkspaceAadAdmin": None,
         "azure-native:web:AppServicePlan": "tags",
         "azure-native:web:WebApp": "tags",
+        "azure-native:web:WebAppFtpAllowed": None,  # a setting of the app
+        "azure-native:web:WebAppScmAllowed": None,
     },
     "gcp": {
         "gcp:apigateway/api:Api": "labels",

@@ -28,42 +28,8 @@ KNOWN: dict[str, dict[tuple[str, str, str], str]] = {
             "components/model_endpoint/aws.py (endpoint owner): the model image pinned by digest"
         ),
     },
-    "azure": {
-        (
-            "advisory",
-            "azure-function-basic-auth",
-            "api-function",
-        ): "components/api_frontend/azure.py (API owner): FTP and SCM",
-        (
-            "advisory",
-            "azure-ml-endpoint-private",
-            "endpoint-endpoint",
-        ): "components/model_endpoint/azure.py (endpoint owner)",
-        (
-            "advisory",
-            "azure-storage-access-logging",
-            "api-host-storage",
-        ): "components/api_frontend/azure.py (API owner)",
-        (
-            "advisory",
-            "azure-storage-network-deny",
-            "api-host-storage",
-        ): "components/api_frontend/azure.py (API owner)",
-        (
-            "advisory",
-            "azure-storage-soft-delete",
-            "api-host-storage",
-        ): "components/api_frontend/azure.py (API owner)",
-    },
-    "gcp": {
-        ("advisory", "gcp-gcs-access-logging", "api-source"): "components/api_frontend/gcp.py (API owner)",
-        ("advisory", "gcp-gcs-versioning", "api-source"): "components/api_frontend/gcp.py (API owner)",
-        (
-            "advisory",
-            "gcp-vertex-endpoint-private",
-            "endpoint-endpoint",
-        ): "components/model_endpoint/gcp.py (endpoint owner)",
-    },
+    "azure": {},
+    "gcp": {},
 }
 # The findings each stack's declared exceptions excuse (tricloud:policy): (policy, resource, item). The CI
 # infrastructure identities are excused by a name prefix (`ci-infrastructure-*`): every grant below must be listed.
@@ -79,6 +45,15 @@ _HEALTH = {
     },
 }
 # Azure ML's workspace is reached from the studio and runners outside any VNet (reasons in Pulumi.<stack>.yaml).
+# Serving reached over public networks from plans without VNet integration (reasons in Pulumi.<stack>.yaml).
+_SERVING = {
+    "aws": set(),
+    "azure": {
+        ("azure-ml-endpoint-private", "endpoint-endpoint", None),
+        ("azure-storage-network-deny", "api-host-storage", None),
+    },
+    "gcp": {("gcp-vertex-endpoint-private", "endpoint-endpoint", None)},
+}
 _TRAINING = {
     # not training, but the same kind: the rollout identity's one unscoped list (reason in Pulumi.<stack>.yaml)
     "aws": {("aws-iam-wildcard-resource", "ci-rollout-policy", None)},
@@ -123,6 +98,7 @@ _CI_PREVIEW = {  # dev only: pull requests preview dev (prod has no preview iden
 EXCUSED = {
     (cloud, stack): _HEALTH[cloud]
     | _TRAINING[cloud]
+    | _SERVING[cloud]
     | _CI_INFRASTRUCTURE[cloud]
     | (_CI_PREVIEW[cloud] if stack == "dev" else set())
     for cloud in ("aws", "azure", "gcp")

@@ -125,6 +125,8 @@ FREE: dict[str, str] = {
     "azure-native:resources:ResourceGroup": "resource groups have no charge",
     "azure-native:storage:BlobContainer": _BILLED_ON_ACCOUNT,
     "azure-native:storage:BlobServiceProperties": _BILLED_ON_ACCOUNT,
+    "azure-native:web:WebAppFtpAllowed": "a publishing setting of the Function App; no charge",
+    "azure-native:web:WebAppScmAllowed": "a publishing setting of the Function App; no charge",
     "azure-native:storage:ManagementPolicy": _BILLED_ON_ACCOUNT,
     "azure-native:keyvault:Key": "software-protected keys carry no monthly fee; operations priced on the vault",
     "azure-native:keyvault:Secret": "secrets carry no monthly fee; operations priced on the vault",

@@ -99,6 +99,8 @@ _ARM: dict[str, tuple[str, str]] = {
     ),
     "web:AppServicePlan": ("Microsoft.Web/serverfarms/{name}", "name"),
     "web:WebApp": ("Microsoft.Web/sites/{name}", "name"),
+    "web:WebAppFtpAllowed": ("Microsoft.Web/sites/{name}/basicPublishingCredentialsPolicies/ftp", ""),
+    "web:WebAppScmAllowed": ("Microsoft.Web/sites/{name}/basicPublishingCredentialsPolicies/scm", ""),
     "apimanagement:ApiManagementService": ("Microsoft.ApiManagement/service/{serviceName}", "serviceName"),
     "apimanagement:Api": ("Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}", "apiId"),
     "apimanagement:ApiOperation": (
