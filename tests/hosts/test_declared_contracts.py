@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+import pytest
 
 from app.serve.contracts import AZUREML, VERTEX
 from tricloud.inventory import build_inventory
@@ -23,14 +24,19 @@ def test_the_azure_ml_environment_routes_are_the_images() -> None:
     )
 
 
-def test_the_documented_vertex_upload_uses_the_images_routes() -> None:
-    text = REPO.joinpath("docs", "gcp.md").read_text()
-    upload = text[text.index("gcloud ai models upload") :].split("\n\n")[0]
-    flags = dict(re.findall(r"--(container-[a-z-]+) (\S+)", upload))
-    flags.pop("container-image-uri")
-    assert flags == {
-        "container-args": "serve",
-        "container-ports": str(VERTEX.port),
-        "container-predict-route": VERTEX.predict_route,
-        "container-health-route": VERTEX.health_route,
-    }
+def test_the_registered_vertex_model_starts_the_images_server_on_its_routes() -> None:
+    """`tricloud model register gcp` uploads this container spec: the routes and port of the Vertex contract, and
+    arguments the image's entry point accepts (an unknown command exits 2: the model would crash-loop)."""
+    from google.cloud import aiplatform_v1 as v1
+
+    from app.container import main as entry_point
+    from tricloud.model.gcp import serving_container
+
+    spec = serving_container(v1, "asia-south1-docker.pkg.dev/p/r/tricloud:abc")
+    assert (spec.predict_route, spec.health_route) == (VERTEX.predict_route, VERTEX.health_route)
+    assert [p.container_port for p in spec.ports] == [VERTEX.port]
+    with pytest.raises(
+        SystemExit
+    ) as help_exit:  # parsed up to the server's own --help: the arguments are valid
+        entry_point([*spec.args, "--help"])
+    assert help_exit.value.code == 0

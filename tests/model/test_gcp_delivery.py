@@ -177,7 +177,7 @@ def test_register_approve_rollout_canary_rollback(
     assert v1.version == f"{outputs['model_registry']}@1" and v1.git_commit == "c0ffee00" * 5
     upload = next(c for c in fake.http.calls if c.path.endswith("models:upload")).json()
     assert upload["modelId"] == "tricloud-gcp-dev-house-prices" and "parentModel" not in upload
-    assert upload["model"]["containerSpec"]["args"] == ["serve-vertex"]
+    assert upload["model"]["containerSpec"]["args"] == ["serve", "--contract", "vertex"]
     assert d.register(job=trained["job"]).number == "1"  # the same artifact is not registered twice
 
     record = d.approve()

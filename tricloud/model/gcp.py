@@ -18,13 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.serve.contracts import VERTEX
 from components.errors import InvalidArgs
 from tricloud.model import flows
 from tricloud.model.aws import job_name
 from tricloud.model.base import APPROVED, PENDING, REJECTED, Context, ModelVersion
 from tricloud.model.managed import ManagedEndpoint
 
-SERVING_ARGS = ["serve-vertex"]  # app.container: the Vertex contract (AIP_HTTP_PORT, AIP_*_ROUTE)
+# app.container's command line in the image: `serve` on the Vertex contract (AIP_HTTP_PORT, AIP_*_ROUTE)
+SERVING_ARGS = ["serve", "--contract", VERTEX.name]
 
 
 def split_gs(uri: str) -> tuple[str, str]:
@@ -32,6 +34,17 @@ def split_gs(uri: str) -> tuple[str, str]:
         raise InvalidArgs("uri", uri, "must be a gs:// URI")
     bucket, _, key = uri.removeprefix("gs://").partition("/")
     return bucket, key
+
+
+def serving_container(v1: Any, image: str) -> Any:
+    """The Vertex model's container: the image's entry point on the routes and port of app.serve's contract."""
+    return v1.ModelContainerSpec(
+        image_uri=image,
+        args=SERVING_ARGS,
+        predict_route=VERTEX.predict_route,
+        health_route=VERTEX.health_route,
+        ports=[v1.Port(container_port=VERTEX.port)],
+    )
 
 
 class GcpDelivery(ManagedEndpoint):
@@ -267,13 +280,7 @@ class GcpDelivery(ManagedEndpoint):
                 artifact_uri=artifact,
                 version_description=json.dumps(info, sort_keys=True),
                 labels={"approval": PENDING, "stack": self.ctx.stack},
-                container_spec=v1.ModelContainerSpec(
-                    image_uri=image,
-                    args=SERVING_ARGS,
-                    predict_route="/predict",
-                    health_route="/health",
-                    ports=[v1.Port(container_port=8080)],
-                ),
+                container_spec=serving_container(v1, image),
             ),
             **({"model_id": self.model_id} if first else {"parent_model": self.registry}),
         )
