@@ -93,7 +93,13 @@ def run_step(
 ) -> tuple[int, dict[str, Any] | None, str]:
     """Run one step's `tricloud model` line in-process as the workflow writes it ($CLOUD, $STACK, $OUTPUTS and the
     step's env from earlier steps' outputs), offline with `--endpoint`; its `jq -er .key` exports must find a value."""
-    values = {"CLOUD": "aws", "STACK": "dev", "OUTPUTS": str(signed.stack.outputs_file)}
+    # GITHUB_SHA: GitHub sets it in every step (the image is pushed and trained under the commit)
+    values = {
+        "CLOUD": "aws",
+        "STACK": "dev",
+        "OUTPUTS": str(signed.stack.outputs_file),
+        "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+    }
     for name, expr in (step.get("env") or {}).items():
         m = STEP_OUTPUT.fullmatch(str(expr).strip())
         assert m, f"{step['name']}: env {name} = {expr!r} is not a step output"

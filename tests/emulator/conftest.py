@@ -74,6 +74,16 @@ def moto_process() -> Iterator[MotoProcess]:
         moto.stop()
 
 
+@pytest.fixture(scope="module")
+def module_moto_process() -> Iterator[MotoProcess]:
+    """A moto process for one module's fixtures (its own backends, apart from the session's in-process moto)."""
+    moto = MotoProcess()
+    try:
+        yield moto
+    finally:
+        moto.stop()
+
+
 @pytest.fixture()
 def plain_moto_process() -> Iterator[MotoProcess]:
     """moto's own `moto_server`, without tricloud's fixes to its request authentication."""

@@ -1,4 +1,4 @@
-"""The LocalStack tier: S3, IAM, KMS, CloudWatch and Logs on LocalStack (which enforces and evaluates what moto
+"""The LocalStack tier: S3, IAM, KMS, CloudWatch, Logs and Firehose on LocalStack (which enforces and evaluates what moto
 only stores), the rest on moto. Needs `scripts/localstack.sh start` (make test does it); fails, not skips, without."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def localstack_client(service: str):
 
 
 @pytest.fixture(scope="module")
-def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, dict]]:
+def applied(tmp_path_factory: pytest.TempPathFactory, module_moto_process) -> Iterator[tuple[Emulator, dict]]:
     if not reachable(LOCALSTACK, "/_localstack/health"):
         pytest.fail(f"LocalStack is not reachable at {LOCALSTACK}: run `scripts/localstack.sh start` first")
     config = stack_config("aws", "dev")
@@ -41,7 +41,11 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator
         "period_seconds": 10,
         "evaluation_periods": 1,
     }
-    emu = Emulator.start(REGION, backend="localstack", localstack_url=LOCALSTACK)
+    # Its own moto process: an in-process moto shares its backends with the session's platform, which holds the
+    # same dev-stack names (a role found there would be "replaced", deleting the platform's own).
+    emu = Emulator.start(
+        REGION, endpoint=module_moto_process.url, backend="localstack", localstack_url=LOCALSTACK
+    )
     state = tmp_path_factory.mktemp("ls") / "state.json"
     try:
         res = Engine(emu, state_path=state, config=config).apply()

@@ -120,9 +120,12 @@ def test_time_factor_env() -> None:
 
 
 @pytest.fixture()
-def cloudwatch():  # type: ignore[no-untyped-def]
-    from moto import mock_aws
+def cloudwatch(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from moto import mock_aws, settings
 
+    # unauthenticated in-process moto, as its default: an emulator test's session moto turns enforcement on
+    # process-wide while it lives
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
     with mock_aws():
         import boto3
 

@@ -32,6 +32,7 @@ from tricloud.emulate import images
 from tricloud.emulate.cloudwatch import ALARM, AlarmEvaluator, Clock, EndpointMetrics
 from tricloud.emulate.platform import REPO_ROOT, Platform, split_s3, start_inference_server
 from tricloud.emulate.runtime import EndpointRoute, Variant
+from tricloud.engine import iam
 from tricloud.model.deploy import DeployOutcome
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
@@ -176,7 +177,7 @@ class CanaryDeployer:
         self._next += 1
         model_dir = self.platform.workdir / "serving" / f"fleet-{self._next}" / "model"
         model_dir.mkdir(parents=True, exist_ok=True)
-        env = self.platform.workload_env(fleet.role)
+        env = self.platform.workload_env(fleet.role, iam.SAGEMAKER)  # the endpoint role, assumed by SageMaker
         s3 = boto3.session.Session(
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],

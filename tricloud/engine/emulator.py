@@ -32,7 +32,8 @@ from tricloud.engine import iam, moto_server
 ACCESS_KEY_ID = "123456789012"
 SECRET_ACCESS_KEY = "tricloud-local-emulator-secret-key-0000000"
 # Services the LocalStack tier takes (it evaluates alarms and enforces S3 settings moto ignores); the rest is moto.
-LOCALSTACK_SERVICES = frozenset({"s3", "iam", "kms", "cloudwatch", "logs"})
+# Firehose goes with Logs: LocalStack's PutSubscriptionFilter checks that the delivery stream exists beside it.
+LOCALSTACK_SERVICES = frozenset({"s3", "iam", "kms", "cloudwatch", "logs", "firehose"})
 # boto3 service name -> the suffix of its AWS_ENDPOINT_URL_<SUFFIX> variable.
 ENV_SUFFIX = {
     "s3": "S3",
@@ -40,6 +41,7 @@ ENV_SUFFIX = {
     "kms": "KMS",
     "cloudwatch": "CLOUDWATCH",
     "logs": "CLOUDWATCH_LOGS",
+    "firehose": "FIREHOSE",
     "sagemaker-runtime": "SAGEMAKER_RUNTIME",
 }
 MOTO_CONFIG = {

@@ -129,8 +129,14 @@ class AwsClients:
         if self.emulator is not None:
             from botocore.credentials import Credentials
 
-            # the caller's keys: the deployer, or the role session of `tricloud emulate run-as` (sign_as)
-            return Credentials(*self.emulator.caller_keys("sagemaker"))
+            from tricloud.engine.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+            # run as a role (`tricloud emulate run-as`): its session signs; otherwise the learner's own keys, the
+            # ones the local API gateway knows (as the curl example signs)
+            signer = self.emulator.signer
+            if signer is not None:
+                return Credentials(signer.access_key_id, signer.secret_access_key, signer.session_token)
+            return Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
         creds = self.session.get_credentials()
         if creds is None:
             raise InvalidArgs(

@@ -254,7 +254,7 @@ def _job(platform: Any, since: dt.datetime, label: str) -> dict[str, Any]:
     hours = (end - since).total_seconds() / 3600 + 1 / 3600
     i = args.index("--window-hours")
     args[i + 1] = f"{hours:.6f}"
-    env = {**os.environ, **platform.workload_env(outputs["spark_job_role"])}
+    env = {**os.environ, **platform.workload_env(outputs["spark_job_role"], platform.spark_service)}
     proc = subprocess.run(
         [sys.executable, "-m", "app.monitor", *args, "--end", end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")],
         cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=300,
