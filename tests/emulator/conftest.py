@@ -117,8 +117,22 @@ def platform(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> It
         yield p
     finally:
         p.close()
-        if p.engine is not None and p.engine.started:
+        if p.engine is not None and p.engine.started and _deployer_still_known(emulator):
             Engine(emulator, state_path=state).destroy()
+
+
+def _deployer_still_known(emu: Emulator) -> bool:
+    """False when a later test's `mock_aws()` reset this process's moto (its exit resets every in-process backend,
+    ours included): the deployer and every resource went with it, so there is nothing left to destroy."""
+    from botocore.exceptions import ClientError
+
+    try:
+        emu.account_id()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "InvalidClientTokenId":
+            return False
+        raise
+    return True
 
 
 def engine(emu: Emulator, state: Path, **kw: object) -> Engine:

@@ -71,6 +71,12 @@ class GlueTable(Handler):
             )
         )
 
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        """A table a killed run created: found by its database and name (its identity), not the default name."""
+        db, name = str(r.get("databaseName")), str(r.get("name"))
+        e = Entry(self.type, r.name, f"{ctx.account}:{db}:{name}", {"name": name, "databaseName": db}, "")
+        return [e] if self.exists(ctx, e) else []
+
 
 @register("aws:athena/namedQuery:NamedQuery", "athena")
 class AthenaNamedQuery(Handler):
@@ -86,6 +92,20 @@ class AthenaNamedQuery(Handler):
             kwargs["WorkGroup"] = r.get("workgroup")
         qid = ctx.client("athena").create_named_query(**kwargs)["NamedQueryId"]
         return qid, {}
+
+    def locate(self, ctx: Ctx, r: Resource) -> list[Entry]:
+        """Saved queries have generated ids: a killed run's is found by its name in its workgroup."""
+        athena = ctx.client("athena")
+        kwargs = {"WorkGroup": r.get("workgroup")} if r.get("workgroup") else {}
+        ids = athena.list_named_queries(**kwargs).get("NamedQueryIds", [])
+        if not ids:
+            return []
+        queries = athena.batch_get_named_query(NamedQueryIds=ids).get("NamedQueries", [])
+        return [
+            Entry(self.type, r.name, q["NamedQueryId"], {}, "")
+            for q in queries
+            if q.get("Name") == r.get("name")
+        ]
 
     def delete(self, ctx: Ctx, e: Entry) -> None:
         if not _moto_deletes_named_queries():
