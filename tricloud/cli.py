@@ -108,6 +108,9 @@ def _register_groups() -> None:
     from tricloud.monitor.cli import monitor_app
 
     app.add_typer(monitor_app, name="monitor")
+    from tricloud.scripts import app as script_app
+
+    app.add_typer(script_app, name="script")
 
 
 _register_groups()

@@ -10,7 +10,7 @@ Why Synapse serverless SQL rather than Databricks SQL with Unity Catalog:
   an account-level metastore and network connectivity config outside Azure Resource Manager.
 
 The SQL objects (database, data source, the `listings` view) live inside the serverless pool, not in ARM: the
-component renders them (`setup_sql`, `python -m components.data_lake.query_azure [stack]`) and the deploy step runs
+component renders them (`setup_sql`, `tricloud script synapse-setup [--stack S]`) and the deploy step runs
 them once with `sqlcmd -G` (docs/query.md).
 """
 
@@ -218,19 +218,3 @@ def add_query(
         query_endpoint=endpoint,
         setup_sql=account.name.apply(lambda a: setup_sql(a, args.max_scan_tb_per_day)),
     )
-
-
-def setup_sql_for_stack(stack: str = "dev") -> str:
-    """The setup script of a stack, from its Pulumi.<stack>.yaml (names are deterministic)."""
-    from tricloud.config import parse
-    from tricloud.inventory import project_name, stack_config
-
-    cfg = parse("azure", stack_config("azure", stack))
-    account = physical_name("azure:storage_account", project_name("azure"), stack, "lake")
-    return setup_sql(account, cfg.lake.query.max_scan_tb_per_day)
-
-
-if __name__ == "__main__":  # python -m components.data_lake.query_azure [stack] > setup.sql
-    import sys
-
-    sys.stdout.write(setup_sql_for_stack(*sys.argv[1:2]))

@@ -20,7 +20,6 @@ import pulumi_azure_native.resources as resources
 from components.azure_common import AzurePrincipal, azure_name, resource_group, subscription_scope, tags_for
 from components.data_lake.azure import DataLake
 from components.data_lake.spec import Zone
-from components.naming import physical_name
 from components.spark_cluster.spec import OUTPUTS, SparkClusterArgs, SparkMode
 from components.spark_cluster.spec import SparkCluster as Concept
 
@@ -131,26 +130,3 @@ class SparkCluster(pulumi.ComponentResource):
             resource_group=rg, workspace=workspace, access_connector=connector, grants=grants
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
-
-
-def policy_request(stack: str = "dev") -> dict[str, str]:
-    """The `databricks cluster-policies create --json` body for a stack, from its Pulumi.<stack>.yaml."""
-    from components.tags import normalise, standard_tags
-    from tricloud.config import parse
-    from tricloud.inventory import project_name, stack_config
-
-    cfg = parse("azure", stack_config("azure", stack))
-    project = project_name("azure")
-    tags = normalise(
-        standard_tags(project=project, stack=stack, component=Concept.name, extra=cfg.spark.tags), "azure"
-    )
-    return {
-        "name": physical_name("azure:generic", project, stack, "spark-policy"),
-        "definition": json.dumps(cluster_policy(cfg.spark, tags), sort_keys=True),
-    }
-
-
-if __name__ == "__main__":  # python -m components.spark_cluster.azure [stack]
-    import sys
-
-    print(json.dumps(policy_request(*sys.argv[1:2]), sort_keys=True))

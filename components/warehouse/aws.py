@@ -14,12 +14,11 @@
 
 COPY rather than Redshift Spectrum: Spectrum cannot run with enhanced VPC routing. The load statements
 (`components.warehouse.schema.redshift_statements`) run through the Redshift Data API (docs/query.md):
-`python -m components.warehouse.aws [stack]` prints the BatchExecuteStatement request.
+`tricloud script redshift-load CURATED_URI [--stack S]` prints the BatchExecuteStatement request.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -334,26 +333,3 @@ class Warehouse(pulumi.ComponentResource):
             opts=child,
         )
         return group, flow_log
-
-
-def load_request(curated_uri: str, stack: str = "dev") -> dict[str, object]:
-    """The Redshift Data API BatchExecuteStatement request (one transaction) that reloads a stack's warehouse from
-    its curated zone (`pulumi stack output curated_uri`); names are deterministic, so no state is read."""
-    from tricloud.config import parse
-    from tricloud.inventory import project_name, stack_config
-
-    cfg = parse("aws", stack_config("aws", stack))
-    return {
-        "WorkgroupName": physical_name("aws:redshift_serverless", project_name("aws"), stack, "warehouse"),
-        "Database": cfg.warehouse.database,
-        "Sqls": schema.redshift_statements(curated_uri),
-        "StatementName": "tricloud-warehouse-load",
-    }
-
-
-if __name__ == "__main__":  # python -m components.warehouse.aws s3://<curated bucket>/ [stack] > load.json
-    import sys
-
-    if len(sys.argv) < 2 or not sys.argv[1].startswith("s3://"):
-        sys.exit("usage: python -m components.warehouse.aws s3://<curated bucket>/ [stack]")
-    sys.stdout.write(json.dumps(load_request(*sys.argv[1:3]), indent=2) + "\n")

@@ -12,8 +12,8 @@ public network access unless the lake lists CIDRs, the managed VNet with exfiltr
   15 minutes and pauses the pool when it is online and ran no query for `pause_after_idle_minutes`. Its identity
   holds a custom role that can read the pool and its metrics and pause it, nothing else.
 
-The table and its load are T-SQL inside the pool, not Azure Resource Manager: `python -m components.warehouse.azure
-[stack]` renders them (components.warehouse.schema.synapse_script) for `sqlcmd -G`, docs/query.md.
+The table and its load are T-SQL inside the pool, not Azure Resource Manager: `tricloud script synapse-load
+[--stack S]` renders them (components.warehouse.schema.synapse_script) for `sqlcmd -G`, docs/query.md.
 """
 
 from __future__ import annotations
@@ -253,18 +253,3 @@ class Warehouse(pulumi.ComponentResource):
             pauser_grant=pauser_grant,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
-
-
-def load_script_for_stack(stack: str = "dev") -> str:
-    """The load script of a stack, from its Pulumi.<stack>.yaml (names are deterministic)."""
-    from components.naming import physical_name
-    from tricloud.inventory import project_name
-
-    account = physical_name("azure:storage_account", project_name("azure"), stack, "lake")
-    return schema.synapse_script(account)
-
-
-if __name__ == "__main__":  # python -m components.warehouse.azure [stack] > load.sql
-    import sys
-
-    sys.stdout.write(load_script_for_stack(*sys.argv[1:2]))
