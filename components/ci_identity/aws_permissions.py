@@ -210,9 +210,13 @@ GRANTS: tuple[Grant, ...] = (
             "StringEquals": {
                 "iam:PassedToService": [
                     "emr-serverless.amazonaws.com",
+                    "events.amazonaws.com",
+                    "firehose.amazonaws.com",
                     "glue.amazonaws.com",
                     "lambda.amazonaws.com",
+                    "logs.amazonaws.com",
                     "sagemaker.amazonaws.com",
+                    "scheduler.amazonaws.com",
                 ]
             }
         },
@@ -683,23 +687,6 @@ GRANTS: tuple[Grant, ...] = (
         resources=lambda s: [
             pulumi.Output.concat("arn:", s.ctx.partition, f":s3:::{s.prefix}-*/code/monitor/*")
         ],
-    ),
-    Grant(
-        "PassMonitoringRoles",
-        ("aws:iam/role:Role",),
-        read=(),
-        write=("iam:PassRole",),
-        resources=_named("iam", "role/{p}-*", region=False),
-        conditions={
-            "StringEquals": {
-                "iam:PassedToService": [
-                    "events.amazonaws.com",
-                    "firehose.amazonaws.com",
-                    "logs.amazonaws.com",
-                    "scheduler.amazonaws.com",
-                ]
-            }
-        },
     ),
 )
 
