@@ -215,6 +215,8 @@ def _field(params: Mapping[str, Any], dotted: str) -> Any:
 
 def _value(placeholder: str, params: Mapping[str, Any], kind: str) -> str | None:
     for name in PLACEHOLDERS.get(placeholder, ()):
+        if placeholder == "TableName" and name == "Name" and "DatabaseName" not in params:
+            continue  # Glue's `Name` is a table only beside `DatabaseName` (DeleteTable); alone, the database
         v = _field(params, name)
         if v is None:
             continue
