@@ -6,8 +6,9 @@ identities. The test then signs in as `<prefix>-ci-infrastructure` the way the d
 provider as the federated principal, the `infrastructure` job's claims from tests/workflows/test_oidc_claims.py,
 checked against the role's trust) and, signed as that session (`Emulator.sign_as`):
 
-1. deploys a program without the stack's resources (every resource but the CI identities and the HTTP API, whose
-   id the rollout role's policy names): the engine deletes each, as `pulumi up` deletes what a program dropped;
+1. deploys a program without the stack's resources (every resource but the CI identities and the HTTP API and lake
+   key, whose ids the rollout role's policy names): the engine deletes each, as `pulumi up` deletes what a program
+   dropped;
 2. deploys the whole program again: the engine creates each resource.
 
 Every AWS call is recorded as IAM sees it: the action and resource ARN derived from botocore's service model and
@@ -147,9 +148,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         role_arn, provider = str(outputs["ci_infrastructure_identity"]), str(outputs["ci_identity_provider"])
         bootstrap = State.load(state_path).ordered()
         ci_names = {e.name for e in bootstrap if e.name.startswith("ci-")}
-        reader = iam.Authorizer(
-            emu.deployer_client("iam"), ttl_s=1.0
-        )  # the role's policies do not change here
+        # The role's policies do not change during the run: re-read at most once a second.
+        reader = iam.Authorizer(emu.deployer_client("iam"), ttl_s=1.0)
         ci_roles = [
             str(outputs[k])
             for k in ("ci_preview_identity", "ci_infrastructure_identity", "ci_rollout_identity")
@@ -181,9 +181,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
                 created = Engine(emu, stack="dev", state_path=state_path).apply()
         finally:
             emu.sign_as(None)
-        rec.absorb_served(
-            list(iam.SERVED)[served:]
-        )  # what the emulator decided itself for the session, if any
+        # What the emulator decided itself for the session (its stand-ins for calls moto lacks), if any.
+        rec.absorb_served(list(iam.SERVED)[served:])
         if not rec.enforce:  # discovery: every distinct request, for writing the policy
             for line in sorted({str(c) for c in rec.calls}):
                 print("CALL", line)
@@ -198,8 +197,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 
 def policy_of(emu: Emulator, role_arn: str, ttl_s: float = 0) -> list[Statement]:
     """The role's policies as applied, read as the deployer (the emulator may be signing as the role)."""
-    auth = iam.Authorizer(emu.deployer_client("iam"), ttl_s=ttl_s)
-    return statements(auth.policies(role_arn), [role_arn.rsplit("/", 1)[-1]] * 8)
+    docs = iam.Authorizer(emu.deployer_client("iam"), ttl_s=ttl_s).policies(role_arn)
+    return statements(docs, [role_arn.rsplit("/", 1)[-1]] * len(docs))
 
 
 def other_modes(changed_types: set[str]) -> set[str]:
