@@ -246,6 +246,14 @@ class CiIdentity(pulumi.ComponentResource):
                 [endpoint.endpoint_arn],
                 sid="RollOutThisEndpoint",
             ),
+            # UpdateEndpoint also authorises on the endpoint configuration it switches to (Service Authorization
+            # Reference: endpoint and endpoint-config are both required): the new one carries the stack's tags.
+            pol.statement(
+                ["sagemaker:UpdateEndpoint"],
+                [scope.arn("sagemaker", "endpoint-config/*")],
+                sid="SwitchToServingVersion",
+                conditions=scope.tag_condition("ResourceTag"),
+            ),
             pol.statement(
                 # Delete: a rollout over the bootstrap model has no previous version to record. By path: the stack
                 # program reads the records so when the rollout's `pulumi up` runs it.

@@ -132,7 +132,7 @@ GRANTS: tuple[Grant, ...] = (
         unscoped_reason="CreateKey has no resource; the request must carry the stack's tags",
     ),
     Grant(
-        "KmsKeysCreateTags",  # tags given at create are authorised as kms:TagResource on the new key
+        "KmsKeysCreateTags",  # tags given at create are authorised as kms:TagResource on every key of the region
         ("aws:kms/key:Key",),
         read=(),
         write=("kms:TagResource",),
@@ -245,7 +245,6 @@ GRANTS: tuple[Grant, ...] = (
         ),
         read=("glue:GetCrawler", "glue:GetDatabase", "glue:GetTable", "glue:GetTags"),
         write=(
-            "glue:CreateCrawler",
             "glue:CreateDatabase",
             "glue:CreateTable",
             "glue:DeleteCrawler",
@@ -257,7 +256,25 @@ GRANTS: tuple[Grant, ...] = (
             "glue:UpdateDatabase",
             "glue:UpdateTable",
         ),
-        resources=_named("glue", "catalog", "database/{u}_*", "table/{u}_*/*", "crawler/{p}-*"),
+        # DeleteDatabase also authorises on the database's tables and user-defined functions
+        resources=_named(
+            "glue",
+            "catalog",
+            "database/{u}_*",
+            "table/{u}_*/*",
+            "userDefinedFunction/{u}_*/*",
+            "crawler/{p}-*",
+        ),
+    ),
+    Grant(
+        "GlueCrawlersCreate",
+        ("aws:glue/crawler:Crawler",),
+        read=(),
+        write=("glue:CreateCrawler",),
+        resources=_everything,
+        by_tag=True,
+        create=("glue:CreateCrawler",),
+        unscoped_reason="CreateCrawler has no resource-level permissions; the request must carry the stack's tags",
     ),
     Grant(
         "GlueSecurityConfiguration",
@@ -287,10 +304,11 @@ GRANTS: tuple[Grant, ...] = (
         "EmrServerlessCreate",
         ("aws:emrserverless/application:Application",),
         read=(),
-        write=("emr-serverless:CreateApplication", "emr-serverless:TagResource"),
-        resources=_named("emr-serverless", "/applications/*"),
+        write=("emr-serverless:CreateApplication",),
+        resources=_everything,
         by_tag=True,
-        create=("emr-serverless:CreateApplication", "emr-serverless:TagResource"),
+        create=("emr-serverless:CreateApplication",),
+        unscoped_reason="CreateApplication has no resource; the request must carry the stack's tags",
     ),
     Grant(
         "EmrServerless",
@@ -355,6 +373,9 @@ GRANTS: tuple[Grant, ...] = (
         read=("sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:ListTags"),
         write=(
             "sagemaker:AddTags",
+            # CreateEndpoint and UpdateEndpoint authorise on the endpoint configuration they name too
+            "sagemaker:CreateEndpoint",
+            "sagemaker:UpdateEndpoint",
             "sagemaker:DeleteEndpointConfig",
             "sagemaker:DeleteModel",
             "sagemaker:DeleteTags",

@@ -23,6 +23,7 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from iam_eval import Statement, decide
+from iam_requests import derive
 
 from tricloud.engine import iam
 
@@ -58,6 +59,8 @@ class Arns:
     resource_tags: Callable[
         [str], dict[str, str]
     ]  # tags of a resource ARN (read by the test as the deployer)
+    # what a call's IAM reading needs that its request does not carry (iam_requests.LOOKUPS), read as the deployer
+    lookup: Callable[[str, Mapping[str, Any]], str | None] = lambda op, params: None
 
     def sm(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
@@ -262,11 +265,32 @@ class Recorder:
     enforce: bool = (
         True  # False: record denials but let the call through (to list every missing grant at once)
     )
+    # True: every call's IAM reading is derived (iam_requests.py: botocore + the SAR) instead of RULES below
+    derived: bool = False
+    # operation -> why only the local engine makes it (its own bookkeeping, not a call of `pulumi up`): sent as the
+    # deployer through `as_deployer(service)` and not recorded (`<operation>?VersionId`: only calls naming a version)
+    engine_only: Mapping[str, str] = field(default_factory=dict)
+    as_deployer: Callable[[str], Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def requests(self, operation: str, params: Mapping[str, Any]) -> list[Request]:
+    def requests(self, operation: str, params: Mapping[str, Any], model: Any = None) -> list[Request]:
         if operation in NO_PERMISSION:
             return []
+        if self.derived:
+            found = derive(
+                operation.split(":", 1)[0],
+                model,
+                params,
+                self.arns.region,
+                self.arns.account,
+                self.arns.resource_tags,
+                self.arns.lookup,
+            )
+            if found is None:
+                with self._lock:
+                    self.unmapped.append(operation)
+                return []
+            return [Request(act, res, tuple(sorted(ctx)), operation) for act, res, ctx in found.requests]
         rule = RULES.get(operation)
         if rule is None:
             with self._lock:
@@ -313,7 +337,11 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
             return original(self, operation_name, api_params)
         service = self.meta.service_model.service_name
         operation = f"{service}:{operation_name}"
-        denied = recorder.record(recorder.requests(operation, api_params))
+        versioned = f"{operation}?VersionId" in recorder.engine_only and "VersionId" in api_params
+        if (operation in recorder.engine_only or versioned) and recorder.as_deployer is not None:
+            return original(recorder.as_deployer(service), operation_name, api_params)
+        model = self.meta.service_model.operation_model(operation_name)
+        denied = recorder.record(recorder.requests(operation, api_params, model))
         if denied is not None:
             raise ClientError(
                 {

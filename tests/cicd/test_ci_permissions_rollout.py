@@ -45,6 +45,8 @@ NOT_EXERCISED = {
     "commands publish the image manifest through the ECR API, which needs no token",
     "JudgeTheCanary": "rollout reads the alarms only when the canary is rolled back, to name the alarms that fired "
     "(moto never fires them)",
+    "SwitchToServingVersion": "UpdateEndpoint's endpoint-configuration half: offline the engine stands in for "
+    "UpdateEndpoint (moto has none) and authorizes the role on the endpoint ARN only",
     "UseLakeKey": "S3 calls KMS with the caller's rights for SSE-KMS objects (lake key); moto's S3 does not",
 }
 

@@ -87,6 +87,19 @@ def test_moto_decides_by_action_where_it_cannot_see_the_arn(emu: Emulator) -> No
         sm.list_models()  # no statement names the action
 
 
+def test_moto_authorizes_api_gateway_by_http_verb_as_iam_does(emu: Emulator) -> None:
+    # IAM's API Gateway actions are HTTP verbs (apigateway:GET on /apis); moto named them by operation.
+    verb = role_session(
+        emu, "apigw-verb-test", [{"Effect": "Allow", "Action": "apigateway:GET", "Resource": "*"}]
+    )
+    emu.session_client("apigatewayv2", verb).get_apis()
+    named = role_session(
+        emu, "apigw-name-test", [{"Effect": "Allow", "Action": "apigateway:GetApis", "Resource": "*"}]
+    )
+    with pytest.raises(ClientError, match="apigateway:GET"):
+        emu.session_client("apigatewayv2", named).get_apis()
+
+
 def test_the_evaluator_reads_conditions_resources_and_deny_by_known_answers() -> None:
     policy = statements(
         [

@@ -209,7 +209,11 @@ def test_rollout_role_does_delivery_and_nothing_else() -> None:
     invoke = {r for a, r in pairs if a == "execute-api:Invoke"}
     assert len(invoke) == 1 and next(iter(invoke)).endswith("/*/POST/predict")  # the smoke request, one route
     update = {r for a, r in pairs if a == "sagemaker:UpdateEndpoint"}
-    assert update == {"arn:aws:sagemaker:ap-south-1:123456789012:endpoint/tricloud-aws-dev-endpoint"}
+    # the endpoint, and the (tag-scoped) configuration it switches to
+    assert update == {
+        "arn:aws:sagemaker:ap-south-1:123456789012:endpoint/tricloud-aws-dev-endpoint",
+        "arn:aws:sagemaker:ap-south-1:123456789012:endpoint-config/*",
+    }
     passrole = next(s for s in sts if s["Action"] == ["iam:PassRole"])
     assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert set(passrole["Resource"]) == {

@@ -456,6 +456,17 @@ class Engine:
         if e.custom:
             self._emit("delete", e.type, e.name, started, e.deviations)
 
+    def remove(self, drop: Callable[[Entry], bool]) -> Result:
+        """Delete the state's resources that `drop` selects, newest first, as an apply does for resources the
+        program no longer declares (the CI permission test stages a deploy that removes resources this way)."""
+        self.result = Result()
+        self.state = State.load(self.state_path)
+        for e in sorted(self.state.ordered(), key=lambda e: -e.order):
+            if drop(e):
+                self._delete(e)
+        self.state.save()
+        return self.result
+
     def destroy_plan(self) -> list[Entry]:
         """What `destroy` would delete, in its order."""
         return sorted(State.load(self.state_path).ordered(), key=lambda e: -e.order)

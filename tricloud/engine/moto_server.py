@@ -10,7 +10,8 @@ correctly signed requests:
    SDK for Java v1 (hadoop-aws, so Spark's s3a) signs it, so every s3a call that lists a bucket fails.
 
 And two in authorization: the action is named by the SigV4 signing name (`monitoring:DescribeAlarms` where IAM
-says `cloudwatch:DescribeAlarms`), and S3 DeleteObjects (the multi-object delete s3a's overwrite and commit use) is authorized as
+says `cloudwatch:DescribeAlarms`) and the operation (`apigateway:DeleteStage` where IAM says `apigateway:DELETE`),
+and S3 DeleteObjects (the multi-object delete s3a's overwrite and commit use) is authorized as
 s3:DeleteObject on the *bucket* ARN, which no policy scoped to objects allows; AWS authorizes it per object.
 
 Outside S3, IAM and STS moto authorizes every request against resource `*` (it does not know the ARN), and an
@@ -91,6 +92,10 @@ def patch() -> None:
             signing in IAM_PREFIX
         ):  # moto names the action by the SigV4 signing name: CloudWatch's is `monitoring`
             self._action = f"{IAM_PREFIX[signing]}:{operation}"
+        if (
+            signing == "apigateway"
+        ):  # API Gateway's IAM actions are HTTP verbs (apigateway:DELETE on /apis/...)
+            self._action = f"apigateway:{self._method}"
         try:
             original_check(self, resource)
         except Exception as exc:
