@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo delivery-demo test lint install lock clean localstack-start localstack-stop bench
+.PHONY: demo delivery-demo monitor-demo test lint install lock clean localstack-start localstack-stop bench
 
 comma  := ,
 EXTRAS := aws,azure,gcp,spark,emulate,dev
@@ -36,6 +36,10 @@ demo: $(STAMP)
 # The offline model delivery: canary promotions, a refusal at approval, a rollback at canary (docs/model-delivery.md).
 delivery-demo: $(STAMP)
 	$(PY) -m tricloud model demo aws
+
+# The offline monitoring loop: no alarm, then drift -> alarm -> guarded retrain -> new version (docs/monitoring.md).
+monitor-demo: $(STAMP)
+	$(PY) -m tricloud monitor scenario aws
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -19,10 +19,12 @@ import pulumi_azure_native.apimanagement as apim
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.machinelearningservices as ml
+import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.resources as resources
 import pulumi_azure_native.storage as storage
 import pulumi_azure_native.web as web
 
+from components.api_frontend.capture_azure import deliver as deliver_capture
 from components.api_frontend.package import AZURE_PYTHON, AZURE_ROUTE_PREFIX, function_app_package
 from components.api_frontend.spec import OUTPUTS, ROUTES, ApiAuth, ApiFrontendArgs
 from components.api_frontend.spec import ApiFrontend as Concept
@@ -61,6 +63,7 @@ class ApiFrontendNative:
     api: apim.Api
     operations: dict[str, apim.ApiOperation]
     grants: tuple[authorization.RoleAssignment, ...]
+    capture: monitor.DiagnosticSetting | None = None
 
 
 def predict_policy(args: ApiFrontendArgs) -> str:
@@ -119,8 +122,8 @@ class ApiFrontend(pulumi.ComponentResource):
         *,
         endpoint: ModelEndpoint,
         observability: Observability,
-        lake: DataLake
-        | None = None,  # capture delivery to the lake: drafted, not wired yet (docs/monitoring.md)
+        lake: DataLake | None = None,
+        capture_percent: float = 0.0,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"tricloud:azure:{Concept.name}", name, None, opts)
@@ -205,6 +208,7 @@ class ApiFrontend(pulumi.ComponentResource):
             "ENDPOINT_MAX_ATTEMPTS": ENDPOINT_MAX_ATTEMPTS,
             "FALLBACK_ENABLED": "true" if args.fallback_enabled else "false",
             "LOG_LEVEL": "INFO",
+            "CAPTURE_PERCENT": f"{capture_percent:g}" if lake is not None else "0",
             "AzureFunctionsJobHost__functionTimeout": f"00:00:{args.timeout_seconds:02d}",
         }
         if args.tracing:
@@ -342,6 +346,10 @@ class ApiFrontend(pulumi.ComponentResource):
         )
 
         observability.watch_api(function_id=app.id, gateway_id=gateway.id)
+        # Capture lines go from the app's FunctionAppLogs to the lake (components/api_frontend/capture_azure.py).
+        capture = None
+        if lake is not None and capture_percent > 0:
+            capture = deliver_capture(self, name, function_app_id=app.id, lake=lake)
         self.api_url = pulumi.Output.concat(gateway.gateway_url, f"/{API_PATH}")
         self.function_name = app.name
         self.native = ApiFrontendNative(
@@ -356,5 +364,6 @@ class ApiFrontend(pulumi.ComponentResource):
             api=api,
             operations=operations,
             grants=tuple(grants),
+            capture=capture,
         )
         self.register_outputs({k: getattr(self, k) for k in OUTPUTS})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_azure_native.monitor as monitor
+import pulumi_azure_native.storage as storage
 
 CAPTURE_CONTAINER = "insights-logs-functionapplogs"  # Azure Monitor's fixed container for this category
 
@@ -21,6 +22,20 @@ def capture_uri(lake: object) -> pulumi.Output[str]:
     )  # type: ignore[attr-defined]
 
 
+def container(parent: pulumi.Resource, name: str, *, lake: object) -> storage.BlobContainer:
+    """The container Azure Monitor would create on its first write, made up front: the drift job's role
+    assignment is scoped to it and its job input mounts it, and neither can name a container that does not exist."""
+    native = lake.native  # type: ignore[attr-defined]
+    return storage.BlobContainer(
+        f"{name}-capture-container",
+        container_name=CAPTURE_CONTAINER,
+        account_name=lake.account_name,  # type: ignore[attr-defined]
+        resource_group_name=native.resource_group.name,
+        public_access="None",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[native.blob_service]),
+    )
+
+
 def deliver(
     parent: pulumi.Resource, name: str, *, function_app_id: pulumi.Input[str], lake: object
 ) -> monitor.DiagnosticSetting:
@@ -29,6 +44,6 @@ def deliver(
         name="capture-to-lake",
         resource_uri=function_app_id,
         storage_account_id=lake.account_id,  # type: ignore[attr-defined]
-        logs=[monitor.LogSettingsArgs(category="FunctionAppLogs", enabled=True)],
+        logs=[monitor.DiagnosticsLogSettingsArgs(category="FunctionAppLogs", enabled=True)],
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -23,12 +23,14 @@ import pulumi
 import pulumi_gcp.apigateway as apigateway
 import pulumi_gcp.cloudfunctionsv2 as cloudfunctionsv2
 import pulumi_gcp.cloudrunv2 as cloudrunv2
+import pulumi_gcp.logging as logging
 import pulumi_gcp.monitoring as monitoring
 import pulumi_gcp.projects as projects
 import pulumi_gcp.serviceaccount as serviceaccount
 import pulumi_gcp.storage as storage
 import pulumi_gcp.vertex as vertex
 
+from components.api_frontend.capture_gcp import deliver as deliver_capture
 from components.api_frontend.package import GCP_ENTRY_POINT, GCP_RUNTIME, cloud_function_source
 from components.api_frontend.spec import (
     OUTPUTS,
@@ -191,6 +193,7 @@ class ApiFrontendNative:
     gateway: apigateway.Gateway
     api_key: projects.ApiKey | None
     alert_policies: tuple[monitoring.AlertPolicy, ...]
+    capture: tuple[logging.ProjectSink, storage.BucketIAMMember] | None = None
 
 
 class ApiFrontend(pulumi.ComponentResource):
@@ -208,8 +211,8 @@ class ApiFrontend(pulumi.ComponentResource):
         *,
         endpoint: ModelEndpoint,
         observability: Observability,
-        lake: DataLake
-        | None = None,  # capture delivery to the lake: drafted, not wired yet (docs/monitoring.md)
+        lake: DataLake | None = None,
+        capture_percent: float = 0.0,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"tricloud:{CLOUD}:{Concept.name}", name, None, opts)
@@ -219,6 +222,7 @@ class ApiFrontend(pulumi.ComponentResource):
             raise InvalidArgs(
                 "cors_origins", args.cors_origins, "is not supported on GCP (API Gateway has no CORS)"
             )
+        capture_on = lake is not None and capture_percent > 0
         lake = endpoint.lake
         labels = component_tags(CLOUD, Concept.name, args.tags)
         here = region()
@@ -334,6 +338,7 @@ class ApiFrontend(pulumi.ComponentResource):
                     "ENDPOINT_MAX_ATTEMPTS": str(ENDPOINT_MAX_ATTEMPTS),
                     "FALLBACK_ENABLED": str(args.fallback_enabled).lower(),
                     "LOG_LEVEL": "INFO",
+                    "CAPTURE_PERCENT": f"{capture_percent:g}" if capture_on else "0",
                 },
             ),
             labels=labels,
@@ -421,6 +426,16 @@ class ApiFrontend(pulumi.ComponentResource):
             )
 
         policies = observability.watch_api(gateway.gateway_id, function.name)
+        # Capture lines go from the function's log entries to the lake (components/api_frontend/capture_gcp.py).
+        capture = None
+        if capture_on:
+            capture = deliver_capture(
+                self,
+                name,
+                function_name=function.name,
+                lake=lake,
+                sink_name=base_name("gcp:generic", "capture"),
+            )
         self.native = ApiFrontendNative(
             services=services,
             source_bucket=bucket,
@@ -435,6 +450,7 @@ class ApiFrontend(pulumi.ComponentResource):
             gateway=gateway,
             api_key=api_key,
             alert_policies=tuple(policies),
+            capture=capture,
         )
         self.api_url = pulumi.Output.concat("https://", gateway.default_hostname)
         self.function_name = function.name

@@ -74,6 +74,11 @@ PROJECT_ROLES_THE_STACK_GRANTS = (
     "roles/artifactregistry.writer",
     "roles/dataproc.worker",
     "roles/logging.logWriter",
+    # Model monitoring (components/observability/monitoring_gcp.py): the scheduler starts the drift batch, the
+    # batch writes its metrics, the drift trigger runs the dispatch workflow; none has a narrower resource.
+    "roles/dataproc.editor",
+    "roles/monitoring.metricWriter",
+    "roles/workflows.invoker",
 )
 IAM_ADMIN = "roles/resourcemanager.projectIamAdmin"
 # `pulumi up` of stacks/gcp manages these services; each predefined admin role is the narrowest that can create,
@@ -96,6 +101,12 @@ INFRASTRUCTURE_ROLES = (
     "roles/serviceusage.apiKeysAdmin",
     "roles/monitoring.editor",
     "roles/logging.configWriter",
+    # Model monitoring: the drift schedule, the retrain trigger and its workflow, the GitHub token's secret.
+    "roles/cloudscheduler.admin",
+    "roles/eventarc.admin",
+    "roles/workflows.admin",
+    "roles/secretmanager.admin",
+    "roles/pubsub.admin",
 )
 
 

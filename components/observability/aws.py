@@ -27,6 +27,7 @@ from components.observability.spec import (
     OUTPUTS,
     MonitoringArgs,
     ObservabilityArgs,
+    WatchOrder,
 )
 from components.observability.spec import Observability as Concept
 from components.tags import component_tags
@@ -54,7 +55,7 @@ class ObservabilityNative:
     dashboards: list[cloudwatch.Dashboard] = field(default_factory=list)
 
 
-class Observability(pulumi.ComponentResource):
+class Observability(WatchOrder, pulumi.ComponentResource):
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
     alerts_channel: pulumi.Output[str]
     dashboard: pulumi.Output[str]
@@ -123,7 +124,6 @@ class Observability(pulumi.ComponentResource):
         self.alerts_channel = topic.arn
         self.dashboard = pulumi.Output.from_input(self._dashboard_name)
         self.native = ObservabilityNative(key=key, topic=topic, subscription=subscription)
-        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- watching ----------------------------------------------------------------------------------------------
 
@@ -132,6 +132,7 @@ class Observability(pulumi.ComponentResource):
     ) -> ModelMonitoring:
         """The drift job on its schedule, drift/fallback/stale alarms, their panels, the retrain trigger
         (components/observability/monitoring_aws.py). Call before watch_api, which publishes the dashboard."""
+        self._check_open("watch_model")
         if self._published:
             raise RuntimeError("watch_model after the dashboard was published: call it before watch_api")
         m = ModelMonitoring(self, self.pulumi_resource_name, args, lake=lake, spark=spark,
@@ -211,6 +212,7 @@ class Observability(pulumi.ComponentResource):
             )
         )
         self.publish_dashboard()
+        self._complete()
         return alarms
 
     def publish_dashboard(self) -> cloudwatch.Dashboard:

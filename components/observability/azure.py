@@ -20,7 +20,13 @@ import pulumi_azure_native.resources as resources
 
 from components.azure_common import app_insights, azure_name, log_workspace, resource_group, tags_for
 from components.observability.monitoring_azure import ModelMonitoring, workbook_items
-from components.observability.spec import MONITORING_OUTPUTS, OUTPUTS, MonitoringArgs, ObservabilityArgs
+from components.observability.spec import (
+    MONITORING_OUTPUTS,
+    OUTPUTS,
+    MonitoringArgs,
+    ObservabilityArgs,
+    WatchOrder,
+)
 from components.observability.spec import Observability as Concept
 
 # Log Analytics keeps 30 to 730 days interactively (30 are free): shorter spec values are raised to 30.
@@ -107,7 +113,7 @@ class ObservabilityNative:
     alerts: dict[str, monitor.MetricAlert] = field(default_factory=dict)
 
 
-class Observability(pulumi.ComponentResource):
+class Observability(WatchOrder, pulumi.ComponentResource):
     """Metric alerts (function 5xx/throttles, API 5xx, endpoint 5xx, p99 latency) + action group + App Insights."""
 
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
@@ -180,7 +186,6 @@ class Observability(pulumi.ComponentResource):
         )
         self.alerts_channel = action_group.id
         self.dashboard = workbook.id
-        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- registration by the watched components ----------------------------------------------------------------
 
@@ -189,6 +194,7 @@ class Observability(pulumi.ComponentResource):
     ) -> ModelMonitoring:
         """The scheduled drift job (Azure ML), drift and fallback alerts, the retrain trigger
         (components/observability/monitoring_azure.py); the workbook already charts the drift metrics."""
+        self._check_open("watch_model")
         region = pulumi.Config("azure-native").get("location") or "centralindia"
         m = ModelMonitoring(self, self._name, args, lake=lake, training=training, app_insights_id=self.app_insights_id,
                             resource_group=self._rg.name, region=region, github_repository=github_repository,
@@ -204,6 +210,7 @@ class Observability(pulumi.ComponentResource):
 
     def watch_endpoint(self, endpoint_id: pulumi.Input[str]) -> list[monitor.MetricAlert]:
         """Endpoint 5xx and p99-latency alerts: the CD step's rollback signals."""
+        self._check_open("watch_endpoint")
         a = self._args
         return [
             self._alert(
@@ -232,9 +239,9 @@ class Observability(pulumi.ComponentResource):
     def watch_api(
         self, *, function_id: pulumi.Input[str], gateway_id: pulumi.Input[str]
     ) -> list[monitor.MetricAlert]:
-        """Function App 5xx and throttling (429) and API Management 5xx alerts."""
+        """Function App 5xx and throttling (429) and API Management 5xx alerts; the last watch (completes this)."""
         a = self._args
-        return [
+        alerts = [
             self._alert(
                 "function-errors",
                 "API function 5xx responses",
@@ -263,6 +270,8 @@ class Observability(pulumi.ComponentResource):
                 dimensions=[("GatewayResponseCodeCategory", "5xx")],
             ),
         ]
+        self._complete()
+        return alerts
 
     def _alert(
         self,

@@ -20,7 +20,13 @@ import pulumi_gcp.pubsub as pubsub
 
 from components.data_lake.gcp import KEY_ROLE, base_name, enable_services, region
 from components.observability.monitoring_gcp import ModelMonitoring, dashboard_tiles
-from components.observability.spec import MONITORING_OUTPUTS, OUTPUTS, MonitoringArgs, ObservabilityArgs
+from components.observability.spec import (
+    MONITORING_OUTPUTS,
+    OUTPUTS,
+    MonitoringArgs,
+    ObservabilityArgs,
+    WatchOrder,
+)
 from components.observability.spec import Observability as Concept
 from components.tags import component_tags
 
@@ -40,7 +46,7 @@ class ObservabilityNative:
     policies: dict[str, monitoring.AlertPolicy] = field(default_factory=dict)
 
 
-class Observability(pulumi.ComponentResource):
+class Observability(WatchOrder, pulumi.ComponentResource):
     """Alert policies (function errors/throttles, API 5xx, endpoint errors, p99 latency) + channels + dashboard."""
 
     OUTPUTS: ClassVar[tuple[str, ...]] = OUTPUTS  # the cloud-neutral outputs this class registers
@@ -155,7 +161,6 @@ class Observability(pulumi.ComponentResource):
         # The e-mail channel when there is one, else the topic channel.
         self.alerts_channel = channels[-1].name
         self.dashboard = dashboard.id
-        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})
 
     # --- registration by the watched components ----------------------------------------------------------------
 
@@ -164,6 +169,7 @@ class Observability(pulumi.ComponentResource):
     ) -> ModelMonitoring:
         """The drift batch on its schedule, drift and fallback alert policies, the retrain trigger
         (components/observability/monitoring_gcp.py); the dashboard already charts the drift metrics."""
+        self._check_open("watch_model")
         m = ModelMonitoring(self, self._base, args, lake=lake, spark=spark, channels=[c.name for c in self._channels],
                             github_repository=github_repository, labels=self._labels, policy=self._policy)  # fmt: skip
         self.prediction_capture_uri = m.capture_uri
@@ -182,6 +188,7 @@ class Observability(pulumi.ComponentResource):
 
         `endpoint_name` is the Vertex endpoint id; `label` names the policies, give each watched endpoint its own.
         """
+        self._check_open("watch_endpoint")
         a = self._args
         only = pulumi.Output.from_input(endpoint_name).apply(
             lambda e: f'{ENDPOINT_RESOURCE} AND resource.labels.endpoint_id = "{e}"'
@@ -216,7 +223,7 @@ class Observability(pulumi.ComponentResource):
     def watch_api(
         self, gateway_id: pulumi.Input[str], function_name: pulumi.Input[str]
     ) -> list[monitoring.AlertPolicy]:
-        """Function 5xx and throttling (429 at max instances) and gateway 5xx policies."""
+        """Function 5xx, throttling (429 at max instances) and gateway 5xx policies; the last watch (completes this)."""
         a = self._args
         fn = pulumi.Output.from_input(function_name).apply(
             lambda f: (
@@ -230,7 +237,7 @@ class Observability(pulumi.ComponentResource):
                 'metric.type = "apigateway.googleapis.com/proxy/request_count"'
             )
         )
-        return [
+        alerts = [
             self._policy(
                 "function-errors",
                 "API function 5xx responses",
@@ -250,6 +257,8 @@ class Observability(pulumi.ComponentResource):
                 a.api_5xx_threshold,
             ),
         ]
+        self._complete()
+        return alerts
 
     def _policy(
         self,

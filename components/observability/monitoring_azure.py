@@ -21,8 +21,9 @@ import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.logic as logic
 import pulumi_azure_native.machinelearningservices as ml
 import pulumi_azure_native.monitor as monitor
+import pulumi_azure_native.storage as storage
 
-from components.api_frontend.capture_azure import CAPTURE_CONTAINER, capture_uri
+from components.api_frontend.capture_azure import capture_uri, container
 from components.azure_common import AzurePrincipal, assign_role, azure_name, key_vault
 from components.data_lake.spec import Zone
 from components.observability.spec import (
@@ -42,6 +43,7 @@ HOURLY = {1: ("Hour", 1), 2: ("Hour", 2), 3: ("Hour", 3), 4: ("Hour", 4), 6: ("H
 @dataclass(frozen=True)
 class MonitoringNative:
     environment: ml.EnvironmentVersion
+    capture_container: storage.BlobContainer
     schedule: ml.Schedule
     alerts: dict[str, monitor.MetricAlert] = field(default_factory=dict)
     action_group: monitor.ActionGroup | None = None
@@ -75,6 +77,7 @@ class ModelMonitoring:
         child = pulumi.ResourceOptions(parent=parent)
         t = training.native  # type: ignore[attr-defined]
         principal = AzurePrincipal(f"{name}-drift", t.identity.principal_id)
+        capture = container(parent, name, lake=lake)
         grants = [
             lake.grant_read(principal, zone=Zone.ARTIFACTS, prefix=REFERENCES_PREFIX, parent=parent),  # type: ignore[attr-defined]
             lake.grant_read(principal, zone=Zone.ARTIFACTS, prefix=GROUND_TRUTH_PREFIX, parent=parent),  # type: ignore[attr-defined]
@@ -83,7 +86,7 @@ class ModelMonitoring:
                 f"{name}-drift-capture-read",
                 principal,
                 "Storage Blob Data Reader",
-                pulumi.Output.concat(lake.account_id, "/blobServices/default/containers/", CAPTURE_CONTAINER),  # type: ignore[attr-defined]
+                capture.id,
                 parent,
             ),
             assign_role(
@@ -96,8 +99,10 @@ class ModelMonitoring:
             version="1",
             workspace_name=t.workspace.name,
             resource_group_name=t.resource_group.name,
-            environment_version_properties=ml.EnvironmentVersionArgs(
+            # azure-native 3 (API 2025-09-01) takes `properties`; `environment_version_properties` was 2.x's name.
+            properties=ml.EnvironmentVersionPropertiesArgs(
                 image=training.training_image_uri,  # type: ignore[attr-defined]  # the app image: app.monitor is in it
+                os_type="Linux",
                 description="The training image, which carries app.monitor",
             ),
             opts=child,
@@ -117,10 +122,11 @@ class ModelMonitoring:
             name=azure_name("generic", "drift"),
             workspace_name=t.workspace.name,
             resource_group_name=t.resource_group.name,
-            schedule_properties=ml.ScheduleArgs(
+            properties=ml.SchedulePropertiesArgs(
                 display_name="tricloud drift job",
                 description="The drift job over the last window of captured predictions (docs/monitoring.md)",
                 is_enabled=True,
+                tags=tags,  # the schedule's ARM envelope takes none: they live in its properties
                 trigger=ml.RecurrenceTriggerArgs(
                     trigger_type="Recurrence", frequency=frequency, interval=interval, time_zone="UTC"
                 ),
@@ -189,7 +195,9 @@ class ModelMonitoring:
                 window_seconds=args.schedule_hours * 3600,
             ),
         }
-        self.native = MonitoringNative(environment=env, schedule=schedule, alerts=alerts, **extra)  # type: ignore[arg-type]
+        self.native = MonitoringNative(
+            environment=env, capture_container=capture, schedule=schedule, alerts=alerts, **extra
+        )  # type: ignore[arg-type]
         self.drift_job = pulumi.Output.concat(t.workspace.name, "/", t.compute.name, " (app.monitor)")
         self.drift_schedule = schedule.name
         self.drift_alarm = alerts["drift"].name
@@ -200,7 +208,19 @@ class ModelMonitoring:
                  repository: str, tags: dict[str, str]) -> dict[str, object]:  # fmt: skip
         child = pulumi.ResourceOptions(parent=parent)
         tenant = pulumi.Output.from_input(_tenant())
-        vault = key_vault(f"{name}-dispatch-vault", "dispatch", rg, tenant, tags, parent)
+        # Logic Apps is not a trusted service of the Key Vault firewall and a consumption workflow has no VNet: like
+        # the API's vault, this one is reached over the network and guarded by RBAC on its one secret.
+        vault = key_vault(f"{name}-dispatch-vault", "dispatch", rg, tenant, tags, parent, firewall=False)
+        # A placeholder you replace once (docs/monitoring.md); later updates must not reset it.
+        token = keyvault.Secret(
+            f"{name}-github-token",
+            secret_name=GITHUB_SECRET,
+            vault_name=vault.name,
+            resource_group_name=rg,
+            properties={"value": pulumi.Output.secret("set-me")},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["properties.value"]),
+        )
         url = f"{GITHUB_API}/repos/{repository}/actions/workflows/{args.github_workflow}/dispatches"
         definition = vault.properties.apply(lambda p: {
             "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
@@ -235,7 +255,7 @@ class ModelMonitoring:
         principal = AzurePrincipal(
             f"{name}-dispatch", workflow.identity.apply(lambda i: i.principal_id if i else "")
         )
-        assign_role(f"{name}-dispatch-token", principal, "Key Vault Secrets User", vault.id, parent)
+        assign_role(f"{name}-dispatch-token", principal, "Key Vault Secrets User", token.id, parent)
         callback = logic.list_workflow_trigger_callback_url_output(
             resource_group_name=rg, workflow_name=workflow.name, trigger_name="manual"
         )

@@ -4,7 +4,9 @@ AWS: CloudWatch alarms + SNS topic + dashboard. Azure: Azure Monitor metric aler
 Insights). GCP: Cloud Monitoring alert policies + notification channel.
 
 It is created first and watches the others: `watch_endpoint(...)` returns the endpoint alarms, which the
-ModelEndpoint uses for blue/green auto-rollback; `watch_api(...)` adds the API and function alarms.
+ModelEndpoint uses for blue/green auto-rollback; `watch_model(...)` adds the drift job, its alarms and the retrain
+trigger; `watch_api(...)` adds the API and function alarms and completes the component (its outputs are registered
+then, once every child exists), so it is the last watch on every cloud.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from components.spec_base import Args, Concept
 # the same names on every cloud.
 MONITORING_OUTPUTS = ("prediction_capture_uri", "drift_job", "drift_schedule", "drift_reports_uri", "drift_alarm",
                       "drift_metrics_scope", "retrain_trigger")  # fmt: skip
-OUTPUTS = ("alerts_channel", "dashboard")  # MONITORING_OUTPUTS join once every cloud wires watch_model
+OUTPUTS = ("alerts_channel", "dashboard", *MONITORING_OUTPUTS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,3 +112,20 @@ class MonitoringArgs(Args):
             "--min-rows", str(self.min_rows), "--alarm-min-features", str(self.alarm_min_features),
             "--max-mape-increase", str(self.max_mape_increase_percent / 100),
         ]  # fmt: skip
+
+
+class WatchOrder:
+    """Mixed into every cloud's Observability: watch_endpoint and watch_model first, then watch_api, which completes
+    the component. The watchers add its children after __init__, so its outputs are final (and registered) only
+    after the last one; a watch after that is a mistake in the stack's order."""
+
+    _completed = False
+
+    def _check_open(self, what: str) -> None:
+        if self._completed:
+            raise RuntimeError(f"{what} after watch_api completed Observability: call watch_api last")
+
+    def _complete(self) -> None:
+        self._check_open("watch_api")
+        self._completed = True
+        self.register_outputs({k: getattr(self, k) for k in OUTPUTS})  # type: ignore[attr-defined]

@@ -20,7 +20,11 @@ lake = DataLake("lake", cfg.lake)
 spark = SparkCluster("spark", cfg.spark, lake=lake)
 training = TrainingJob("training", cfg.training, lake=lake)
 endpoint = ModelEndpoint("endpoint", cfg.endpoint, lake=lake, training=training, observability=observability)
-api = ApiFrontend("api", cfg.api, endpoint=endpoint, observability=observability)
+observability.watch_model(cfg.monitoring, lake=lake, spark=spark, github_repository=cfg.ci.github_repository)
+api = ApiFrontend(
+    "api", cfg.api, endpoint=endpoint, observability=observability, lake=lake,
+    capture_percent=cfg.monitoring.capture_percent,
+)  # fmt: skip
 ci = CiIdentity("ci", cfg.ci, lake=lake, endpoint=endpoint, training=training, api=api)
 
 # Optional, off by default (it bills for its own storage and compute): a warehouse loaded from the lake.

@@ -24,6 +24,7 @@ class OutputsMonitor(RecordingMonitor):
         super().__init__(mocks)
         self.registered: dict[tuple[str, str], set[str]] = {}
         self.options: dict[tuple[str, str], dict[str, Any]] = {}
+        self.registered_twice: list[tuple[str, str]] = []  # the engine refuses a second register_outputs
 
     def RegisterResource(self, request: Any) -> Any:
         self.options[(request.type, request.name)] = {
@@ -34,7 +35,10 @@ class OutputsMonitor(RecordingMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         _, _, type_, name = request.urn.split("::", 3)
-        self.registered[(type_.split("$")[-1], name)] = set(request.outputs.fields.keys())
+        key = (type_.split("$")[-1], name)
+        if key in self.registered:
+            self.registered_twice.append(key)
+        self.registered[key] = set(request.outputs.fields.keys())
         return super().RegisterResourceOutputs(request)
 
 
@@ -46,6 +50,7 @@ class Platform:
     registered_outputs: dict[tuple[str, str], set[str]]
     stack_outputs: dict[str, Any]
     options: dict[tuple[str, str], dict[str, Any]]
+    registered_twice: tuple[tuple[str, str], ...] = ()
 
     def components(self) -> dict[str, list[str]]:
         """Component type -> names of its instances."""
@@ -100,4 +105,5 @@ def run(cloud: str, config: dict[str, Any] | None = None) -> Platform:
         registered_outputs=dict(monitor.registered),
         stack_outputs=dict(outputs),
         options=dict(monitor.options),
+        registered_twice=tuple(monitor.registered_twice),
     )

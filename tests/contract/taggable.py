@@ -98,6 +98,7 @@ TAGGABLE: dict[str, dict[str, str | None]] = {
         "azure-native:machinelearningservices:EnvironmentVersion": None,
         "azure-native:machinelearningservices:ModelContainer": None,  # asset tags live inside properties
         "azure-native:machinelearningservices:ModelVersion": None,
+        "azure-native:machinelearningservices:Schedule": None,  # its tags live inside properties
         "azure-native:machinelearningservices:OnlineDeployment": "tags",
         "azure-native:machinelearningservices:OnlineEndpoint": "tags",
         "azure-native:machinelearningservices:Workspace": "tags",

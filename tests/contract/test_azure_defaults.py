@@ -133,7 +133,7 @@ def test_lake_key_rotates_and_only_the_account_identity_may_use_it(inv: Inventor
 
 def test_vaults_use_rbac_purge_protection_and_the_lake_vault_denies_networks(inv: Inventory) -> None:
     vaults = {v["name"]: v["inputs"]["properties"] for v in of_type(inv, "keyvault:Vault")}
-    assert set(vaults) == {"lake-vault", "training-vault", "api-vault"}
+    assert set(vaults) == {"lake-vault", "training-vault", "api-vault", "observability-dispatch-vault"}
     for name, p in vaults.items():
         assert p["enableRbacAuthorization"] is True, name
         assert p["enablePurgeProtection"] is True, name
@@ -148,7 +148,8 @@ def test_filesystems_lifecycle_and_soft_delete(inv: Inventory, alt: Inventory) -
         for r in of_type(inv, "storage:BlobContainer")
         if r["inputs"]["accountName"].endswith("lake")
     }
-    assert names == {"raw", "curated", "artifacts"}
+    # The zones, and the container Azure Monitor archives the Function App's logs (the capture lines) into.
+    assert names == {"raw", "curated", "artifacts", "insights-logs-functionapplogs"}
     assert all(r["inputs"]["publicAccess"] == "None" for r in of_type(inv, "storage:BlobContainer"))
     for inventory, cold, expiry, days in ((inv, 30, None, 30), (alt, 14, 400, 7)):
         rule = one(inventory, "storage:ManagementPolicy")["inputs"]["policy"]["rules"][0]
@@ -213,9 +214,15 @@ def test_lake_data_roles_are_scoped_to_single_filesystems(inv: Inventory) -> Non
         "endpoint-identity-lake-artifacts-models-read",
         "endpoint-identity-lake-artifacts-capture-write",
         "ci-rollout-identity-lake-artifacts-models-write",
+        # The drift job: reads the references and ground truth, writes its reports, nothing else of artifacts.
+        "observability-drift-lake-artifacts-monitoring-references-read",
+        "observability-drift-lake-artifacts-monitoring-ground-truth-read",
+        "observability-drift-lake-artifacts-monitoring-drift-write",
         "lake-synapse-lake-artifacts-synapse-write",
     }
-    prefixes = {"spark-logs": "spark-logs/", "capture": "capture/", "synapse": "synapse/"}
+    prefixes = {"spark-logs": "spark-logs/", "capture": "capture/", "synapse": "synapse/",
+                "monitoring-references": "monitoring/references/", "monitoring-ground-truth": "monitoring/ground-truth/",
+                "monitoring-drift": "monitoring/drift/"}  # fmt: skip
     for name, g in prefixed.items():
         prefix = next((p for k, p in prefixes.items() if k in name), "models/")
         assert g["conditionVersion"] == "2.0"
@@ -312,7 +319,9 @@ def test_endpoint_serverless_maps_to_one_small_instance(inv: Inventory) -> None:
         "response": (0, "Disabled"),
     }
     assert not of_type(inv, "monitor:AutoscaleSetting")
-    env = one(inv, "machinelearningservices:EnvironmentVersion")["inputs"]["properties"]["inferenceConfig"]
+    env = one(inv, "machinelearningservices:EnvironmentVersion", "endpoint-environment")["inputs"][
+        "properties"
+    ]["inferenceConfig"]
     # The routes the image serves when Azure ML starts it (app.serve.contracts.AZUREML), on its port.
     assert env["scoringRoute"] == {"path": "/invocations", "port": 8080}
     assert env["livenessRoute"] == env["readinessRoute"] == {"path": "/ping", "port": 8080}
@@ -387,7 +396,7 @@ def test_function_app_settings_for_the_v2_model(inv: Inventory) -> None:
 
 
 def test_endpoint_key_is_readable_by_the_function_only(inv: Inventory) -> None:
-    secret = one(inv, "keyvault:Secret")["inputs"]
+    secret = one(inv, "keyvault:Secret", "api-endpoint-key")["inputs"]
     assert secret["properties"] == "[secret]" or secret["properties"]["value"] == "[secret]"
     grant = one(inv, "authorization:RoleAssignment", "api-function-endpoint-key")["inputs"]
     assert grant["scope"].endswith("/secrets/endpoint-key")
@@ -432,17 +441,30 @@ def test_alerts_and_action_group(inv: Inventory, alt: Inventory) -> None:
         "observability-function-errors",
         "observability-function-throttles",
         "observability-api-5xx",
+        "observability-drift",
+        "observability-fallback-rate",
     }
     p99 = alerts["observability-endpoint-latency-p99"]["criteria"]["allOf"][0]
     assert (p99["metricName"], p99["threshold"]) == ("RequestLatency_P99", 1000)
     assert alerts["observability-endpoint-5xx"]["scopes"][0].endswith(
         "/onlineEndpoints/tricloud-azure-dev-endpoint"
     )
-    for a in alerts.values():
+    for name, a in alerts.items():
+        if name in ("observability-drift", "observability-fallback-rate"):  # the daily job's metrics
+            assert a["evaluationFrequency"] == "PT1H" and a["windowSize"] == "P1D", name
+            continue
         assert a["evaluationFrequency"] == "PT1M" and a["windowSize"] == "PT5M"
         assert a["actions"][0]["actionGroupId"].endswith("/actionGroups/tricloud-azure-dev-alerts")
-    assert one(inv, "monitor:ActionGroup")["inputs"]["emailReceivers"] == []
-    (receiver,) = one(alt, "monitor:ActionGroup")["inputs"]["emailReceivers"]
+    # The drift alert also calls the retrain action group (the Logic App that dispatches the deploy workflow).
+    drift_groups = [x["actionGroupId"] for x in alerts["observability-drift"]["actions"]]
+    assert drift_groups[1].endswith("/actionGroups/tricloud-azure-dev-drift"), drift_groups
+    # Its Logic App receiver carries the trigger's SAS-signed callback URL: the whole receiver is a secret.
+    assert (
+        one(inv, "monitor:ActionGroup", "observability-drift-actions")["inputs"]["logicAppReceivers"]
+        == "[secret]"
+    )
+    assert one(inv, "monitor:ActionGroup", "observability-action-group")["inputs"]["emailReceivers"] == []
+    (receiver,) = one(alt, "monitor:ActionGroup", "observability-action-group")["inputs"]["emailReceivers"]
     assert receiver["emailAddress"] == "oncall@example.com"
     assert one(inv, "applicationinsights:Component", "observability-app-insights")["inputs"][
         "disableLocalAuth"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import json
 import sys
 from typing import Any
 
@@ -89,6 +90,50 @@ def test_stack_exports_the_same_names_on_every_cloud(cloud: str) -> None:
     )
     empty = sorted(k for k, v in platform(cloud).stack_outputs.items() if v in (None, ""))
     assert not empty, f"{cloud}: outputs resolved to nothing under mocks: {empty}"
+
+
+# The monitoring loop's outputs, named here (not read from the spec) so dropping one anywhere fails.
+MONITORING = ("prediction_capture_uri", "drift_job", "drift_schedule", "drift_reports_uri", "drift_alarm",
+              "drift_metrics_scope", "retrain_trigger")  # fmt: skip
+# cloud -> (type of the drift schedule, its name input), (type of the drift alarm, the input the output names)
+MONITORING_RESOURCES = {
+    "aws": (("aws:scheduler/schedule:Schedule", "name"), ("aws:cloudwatch/metricAlarm:MetricAlarm", "name")),
+    "azure": (
+        ("azure-native:machinelearningservices:Schedule", "name"),
+        ("azure-native:monitor:MetricAlert", "ruleName"),
+    ),
+    "gcp": (("gcp:cloudscheduler/job:Job", "name"), ("gcp:monitoring/alertPolicy:AlertPolicy", None)),
+}
+CAPTURE_SCHEME = {"aws": "s3://", "azure": "abfss://", "gcp": "gs://"}
+
+
+def test_stack_exports_the_monitoring_outputs(cloud: str) -> None:
+    p = platform(cloud)
+    out = p.stack_outputs
+    missing = [k for k in MONITORING if not out.get(k)]
+    assert not missing, f"{cloud}: monitoring outputs missing or empty: {missing}"
+    assert out["drift_reports_uri"] == out["artifacts_uri"] + "monitoring/drift/"
+    assert out["prediction_capture_uri"].startswith(CAPTURE_SCHEME[cloud])
+    (sched_type, sched_key), (alarm_type, alarm_key) = MONITORING_RESOURCES[cloud]
+    schedules = [
+        r for r in p.resources if r["type"] == sched_type and r["inputs"][sched_key] == out["drift_schedule"]
+    ]
+    assert len(schedules) == 1, f"{cloud}: drift_schedule {out['drift_schedule']!r} names no {sched_type}"
+    if alarm_key is None:  # a GCP alert policy's name is given by the service: match it on its metric instead
+        assert out["drift_alarm"].startswith("projects/") and "/alertPolicies/" in out["drift_alarm"]
+        alarms = [
+            r for r in p.resources if r["type"] == alarm_type and "DriftDetected" in json.dumps(r["inputs"])
+        ]
+    else:
+        alarms = [
+            r for r in p.resources if r["type"] == alarm_type and r["inputs"][alarm_key] == out["drift_alarm"]
+        ]
+    assert len(alarms) == 1, f"{cloud}: drift_alarm {out['drift_alarm']!r} names no single {alarm_type}"
+
+
+def test_components_register_their_outputs_once(cloud: str) -> None:
+    """A second register_outputs for one component is refused by the engine (pulumi/pulumi#2394)."""
+    assert not platform(cloud).registered_twice, f"{cloud}: {platform(cloud).registered_twice}"
 
 
 # --- validation --------------------------------------------------------------------------------------------------

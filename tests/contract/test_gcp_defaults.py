@@ -342,6 +342,10 @@ def test_spark_identity_reads_raw_writes_curated(inv: Inventory) -> None:
         ("raw", "roles/storage.objectViewer"),
         ("curated", "roles/storage.objectAdmin"),
         ("artifacts", "roles/storage.objectAdmin"),
+        (
+            "artifacts",
+            "roles/storage.objectViewer",
+        ),  # the drift job's reads (capture, references, ground truth)
     }
 
 
@@ -395,6 +399,8 @@ def test_endpoint_policies_watch_the_endpoint(inv: Inventory) -> None:
         "observability-function-errors",
         "observability-function-throttles",
         "observability-api-5xx",
+        "observability-drift",
+        "observability-fallback-rate",
     }
     latency = policies["observability-endpoint-latency-p99"]["conditions"][0]["conditionThreshold"]
     assert f'endpoint_id = "{eid}"' in latency["filter"]
@@ -479,7 +485,7 @@ def test_function_is_private_and_predict_only(inv: Inventory) -> None:
 def test_function_source_bucket_and_bundle(inv: Inventory) -> None:
     bucket = one(inv, "storage/bucket:Bucket", "api-source")["inputs"]
     assert bucket["encryption"]["defaultKmsKeyName"] == inv["outputs"]["encryption_key"]
-    obj = one(inv, "storage/bucketObject:BucketObject")["inputs"]
+    obj = one(inv, "storage/bucketObject:BucketObject", "api-source-zip")["inputs"]
     files = set(obj["source"]["archive"])
     assert {"main.py", "requirements.txt", "app/frontend/gcp_function.py", "app/schema.py"} <= files
     assert all(not f.startswith(("tricloud/", "components/")) for f in files)
@@ -564,7 +570,8 @@ def test_ci_infrastructure_may_grant_only_the_stacks_own_project_roles(
     assert admin["role"] == "roles/resourcemanager.projectIamAdmin"
     assert admin["condition"]["expression"] == (
         "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly("
-        '["roles/artifactregistry.writer", "roles/dataproc.worker", "roles/logging.logWriter"])'
+        '["roles/artifactregistry.writer", "roles/dataproc.worker", "roles/logging.logWriter", '
+        '"roles/dataproc.editor", "roles/monitoring.metricWriter", "roles/workflows.invoker"])'
     )
 
 

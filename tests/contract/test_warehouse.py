@@ -208,7 +208,7 @@ def test_azure_pauser_may_only_read_and_pause_the_pool() -> None:
     assert grant["inputs"]["scope"].endswith(
         "/providers/Microsoft.Synapse/workspaces/tricloud-azure-dev-syn/sqlPools/warehouse"
     )
-    workflow = one("azure", "azure-native:logic:Workflow")
+    (workflow,) = [r["inputs"] for r in in_warehouse("azure", "azure-native:logic:Workflow")]
     assert workflow["identity"] == {"type": "SystemAssigned"} and workflow["state"] == "Enabled"
 
 

@@ -20,7 +20,8 @@ from tricloud.cost.report import build_report
 from .conftest import stack_inventory
 
 GIB = 1e9 / 2**30  # GB -> GiB, for asia-south1 storage priced per GiB
-GCP_ALERTS = ("api-5xx", "endpoint-errors", "endpoint-latency-p99", "function-errors", "function-throttles")
+GCP_ALERTS = ("api-5xx", "endpoint-errors", "endpoint-latency-p99", "function-errors", "function-throttles", "drift",
+              "fallback-rate")  # fmt: skip
 
 
 def _gcs(raw: float, curated: float, artifacts: float, other: float) -> dict[tuple[str, str], float]:
@@ -106,6 +107,12 @@ GCP_LEARNER = {  # asia-south1: storage per GiB; Cloud Run Tier 2 with its free 
     ("observability-key", "KMS operations"): 2500 * 0.000003,
     **{(f"observability-{a}", "alert conditions"): 1.5 for a in GCP_ALERTS},
     ("observability-alerts", "Pub/Sub throughput"): 0.0,  # 50 x 2 KB, inside 10 GiB free
+    (
+        "observability-drift-topic",
+        "Pub/Sub throughput",
+    ): 0.0,  # the drift alerts' share of the same 50 messages
+    ("observability-drift-schedule", "scheduler job"): None,  # Cloud Scheduler's price is wanted, not guessed
+    ("observability-github-token", "secret version"): None,  # Secret Manager's price is wanted, not guessed
     **_gcs(raw=5, curated=2, artifacts=1, other=0.5),
     ("observability", "log ingestion"): 0.0,  # 0.5 GB inside 50 GiB free
     # 0.6 x 4 vCPU + 0.1 x 16 GB = 4 DCU, raised to the 12 DCU minimum, x 2 h
@@ -143,7 +150,11 @@ AZURE_MISSING = {  # centralindia: no price could be read; every component stays
     ("endpoint-blue", "endpoint instances (Standard_DS1_v2)"), ("observability-action-group", "alert e-mails"),
     ("lake-synapse", "serverless SQL data processed"),
     *{(f"observability-{a}", "metric alert rule")
-      for a in ("api-5xx", "endpoint-5xx", "endpoint-latency-p99", "function-errors", "function-throttles")},
+      for a in ("api-5xx", "endpoint-5xx", "endpoint-latency-p99", "function-errors", "function-throttles",
+                "drift", "fallback-rate")},
+    # the retrain trigger: its vault, its action group (no e-mail receiver, still metered) and its Logic App
+    ("observability-dispatch-vault", "Key Vault operations"), ("observability-drift-actions", "alert e-mails"),
+    ("observability-dispatch", "Logic App actions"),
 }  # fmt: skip
 
 
@@ -188,10 +199,10 @@ def test_india_learner_totals_by_hand(catalog: Catalog) -> None:
     # aws: $0.0105 API + $0.2125 S3 + $0.088 Glue + $2 KMS keys + $0.636272 EMR + $0.242 training
     assert est["aws"].total_usd == pytest.approx(3.189272)
     assert est["aws"].idle_usd == 2.0 and est["aws"].idle_prices_not_found == 9  # dashboard + 8 alarms
-    # gcp: $7.50 alerts + 2 x $0.06 key versions + $0.015 KMS operations + $1.729704 Spark
+    # gcp: $10.50 alerts (7 x $1.50) + 2 x $0.06 key versions + $0.015 KMS operations + $1.729704 Spark
     #      + 9.5 GB (8.8477 GiB) x $0.023 storage
-    assert est["gcp"].total_usd == pytest.approx(7.5 + 0.135 + 1.729704 + 9.5 * GIB * 0.023)
-    assert est["gcp"].idle_usd == pytest.approx(7.62)
+    assert est["gcp"].total_usd == pytest.approx(10.5 + 0.135 + 1.729704 + 9.5 * GIB * 0.023)
+    assert est["gcp"].idle_usd == pytest.approx(10.62)
 
 
 @pytest.mark.parametrize("profile_name", ["learner", "production"])
@@ -217,8 +228,8 @@ def test_india_learner_summary_says_what_dominates(catalog: Catalog) -> None:
         list(estimates.values()), profile=load_profile("learner"), catalog=catalog, region_set="india"
     )
     gcp = next(x for x in report["summary"]["lines"] if x.startswith("gcp"))
-    # alert conditions: 5 x $1.50 = $7.50 of $9.568198 priced = 78.4%
-    assert "alert conditions (5 resources): 78% of the priced part" in gcp
-    assert gcp.startswith("gcp (asia-south1): at least $9.57 a month (at least $7.62 idle")
+    # alert conditions: 7 x $1.50 = $10.50 of $12.568198 priced = 83.5%
+    assert "alert conditions (7 resources): 84% of the priced part" in gcp
+    assert gcp.startswith("gcp (asia-south1): at least $12.57 a month (at least $10.62 idle")
     aws = next(x for x in report["summary"]["lines"] if x.startswith("aws"))
     assert "KMS key (2 resources): 63% of the priced part" in aws  # $2.00 of $3.189272

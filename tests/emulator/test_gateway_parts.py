@@ -137,3 +137,36 @@ def test_log_shipping_survives_an_authorizer_that_cannot_read_the_role(tmp_path:
     assert (
         text.count("[tricloud] cannot authorize log shipping to /aws/lambda/slow: InvalidClientTokenId") == 1
     )
+
+
+def test_log_lines_stamped_out_of_order_are_shipped_sorted_not_lost(tmp_path: Path) -> None:
+    """Two threads of a worker stamp lines before taking the sink's lock: CloudWatch would refuse the whole batch
+    (PutLogEvents needs time order), losing every capture line in it; the sink ships them sorted."""
+    from tricloud.emulate.gateway import LogSink
+
+    class Logs:
+        class exceptions:
+            ResourceAlreadyExistsException = KeyError
+
+        def __init__(self) -> None:
+            self.batches: list[list[int]] = []
+
+        def create_log_stream(self, **_: str) -> None:
+            pass
+
+        def put_log_events(self, logEvents: list[dict[str, object]], **_: str) -> None:
+            stamps = [int(e["timestamp"]) for e in logEvents]  # type: ignore[call-overload]
+            if stamps != sorted(stamps):
+                raise ValueError(
+                    "Log events in a single PutLogEvents request must be in chronological order."
+                )
+            self.batches.append(stamps)
+
+    logs = Logs()
+    sink = LogSink(_function(tmp_path, 1.0), logs=logs, folder=tmp_path / "logs")
+    sink.write("s1", "later")
+    sink.write("s1", "earlier")
+    sink.batches["s1"][0]["timestamp"] += 5  # as if "later" had been stamped 5 ms after "earlier"
+    sink.flush()
+    assert len(logs.batches) == 1 and logs.batches[0] == sorted(logs.batches[0]) and len(logs.batches[0]) == 2
+    sink.close()

@@ -242,7 +242,8 @@ def test_audit_lines_reach_the_log_group_and_the_log_file(platform) -> None:
     while time.monotonic() < deadline and rid not in text:
         text = platform.gateway.log_files[fn].read_text()
         time.sleep(0.2)
-    audit = [ln for ln in text.splitlines() if '"event":"prediction"' in ln and rid in ln]
+    # The stack declares Lambda's JSON log format: each line is a JSON object whose message is the audit line.
+    audit = [ln for ln in text.splitlines() if rid in ln and _message(ln).startswith('{"event":"prediction"')]
     assert audit, text[-2000:]
     logs = platform.emulator.client("logs")
     group = next(r.function.log_group for r in platform.gateway.routes)
@@ -252,7 +253,16 @@ def test_audit_lines_reach_the_log_group_and_the_log_file(platform) -> None:
         for s in streams
         for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]
     ]
-    assert any(rid in m and '"event":"prediction"' in m for m in events), events[-5:]
+    assert any(rid in m and _message(m).startswith('{"event":"prediction"') for m in events), events[-5:]
+
+
+def _message(line: str) -> str:
+    """The message of a line in Lambda's JSON log format ("" for START/END/REPORT and other plain lines)."""
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        return ""
+    return str(doc.get("message", "")) if isinstance(doc, dict) else ""
 
 
 def test_six_concurrent_requests_against_a_frozen_model_all_fall_back_within_the_timeout(platform) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 Row = dict[str, Any]
 Fixture = tuple[str, list[Row]]
 KEY = "arn:aws:kms:ap-south-1:123456789012:key/k1"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 STD_TAGS = {
     "project": "p",
     "stack": "dev",
@@ -390,6 +391,18 @@ AWS: dict[str, tuple[Fixture, Fixture]] = {
     "aws-sns-cmk": (
         one("aws:sns/topic:Topic", kmsMasterKeyId="alias/aws/sns"),
         one("aws:sns/topic:Topic", kmsMasterKeyId=KEY),
+    ),
+    "aws-firehose-sse-cmk": (
+        one(
+            FIREHOSE,
+            serverSideEncryption={"enabled": True, "keyType": "AWS_OWNED_CMK"},
+            extendedS3Configuration={"bucketArn": "arn:aws:s3:::b", "kmsKeyArn": KEY},
+        ),
+        one(
+            FIREHOSE,
+            serverSideEncryption={"enabled": True, "keyType": "CUSTOMER_MANAGED_CMK", "keyArn": KEY},
+            extendedS3Configuration={"bucketArn": "arn:aws:s3:::b", "kmsKeyArn": KEY},
+        ),
     ),
     "aws-sagemaker-endpoint-cmk": (
         endpoint_config(dataCaptureConfig={"enableCapture": True}),

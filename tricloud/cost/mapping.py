@@ -60,6 +60,8 @@ PRICERS: dict[str, p.Pricer] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": p.gcp_alert_policy,
     "gcp:artifactregistry/repository:Repository": p.image_repository,
     "gcp:pubsub/topic:Topic": p.gcp_pubsub_topic,
+    "gcp:cloudscheduler/job:Job": p.gcp_scheduler_job,
+    "gcp:secretmanager/secret:Secret": p.gcp_secret,
     "tricloud:gcp:SparkCluster": p.gcp_spark,
     "tricloud:gcp:TrainingJob": p.gcp_training,
     "tricloud:gcp:Observability": p.gcp_observability,
@@ -143,6 +145,8 @@ FREE: dict[str, str] = {
     "azure-native:machinelearningservices:ModelVersion": "model registration; storage is priced on the account",
     "azure-native:machinelearningservices:ModelContainer": "the model registry entry; versions' storage is priced on the account",
     "azure-native:monitor:DiagnosticSetting": "routing configuration; ingested logs are priced on the workspace",
+    "azure-native:machinelearningservices:Schedule": "Azure ML schedules have no charge; the jobs they start run "
+    "on the training cluster (priced on its Compute)",
     "azure-native:applicationinsights:Workbook": "Azure Monitor workbooks have no charge; their queries read data priced on the workspace",
     "azure-native:storage:Blob": "object upload; its bytes are part of the account's storage",
     "azure-native:apimanagement:Backend": "backend definition; no charge",
@@ -186,6 +190,12 @@ FREE_PREFIXES: dict[str, str] = {
     "gcp:projects/serviceIdentity:": "service agents are free",
     "gcp:bigquery/connection:": "BigLake connections are free; their queries are priced on the dataset (on-demand TB)",
     "gcp:cloudquota/": "quota preferences are free",
+    "gcp:logging/projectSink:": "routing logs to a bucket is free; the routed capture lines are priced as the "
+    "artifacts bucket's storage",
+    "gcp:eventarc/trigger:": "Eventarc adds no charge for events from Google sources (a Pub/Sub topic here); "
+    "the drift topic's messages are priced on Pub/Sub",
+    "gcp:workflows/workflow:": "Workflows: 5,000 internal steps and 2,000 external calls a month are free; a "
+    "retrain dispatch (2 steps, 1 call) runs at most a few times a month",
     "gcp:bigquery/dataTransferConfig:": "scheduled queries bill as queries: their bytes are priced on the dataset",
     "pulumi:providers:": "provider configuration, not a cloud resource",
 }

@@ -479,6 +479,18 @@ def gcp_pubsub_topic(res: Resource, ctx: PricingContext) -> list[CostComponent]:
                       unit="GiB", usage_based=True, note="alert notifications x payload size")]  # fmt: skip
 
 
+def gcp_scheduler_job(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Cloud Scheduler bills each job per month, whatever it runs (the first jobs of a billing account are free)."""
+    return [ctx.meter(res, "scheduler job", service="Cloud Scheduler", sku="job-month", quantity=1,
+                      unit="job-month", usage_based=False)]  # fmt: skip
+
+
+def gcp_secret(res: Resource, ctx: PricingContext) -> list[CostComponent]:
+    """Secret Manager bills active versions per replica location (one here: a user-managed regional replica)."""
+    return [ctx.meter(res, "secret version", service="Secret Manager", sku="active-version-month", quantity=1,
+                      unit="version-month", usage_based=False)]  # fmt: skip
+
+
 def gcp_alert_policy(res: Resource, ctx: PricingContext) -> list[CostComponent]:
     conditions = len(res.get("conditions", default=[]) or []) or 1
     return [ctx.meter(res, "alert conditions", service="Cloud Monitoring", sku="alert-condition-month",

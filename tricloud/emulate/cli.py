@@ -509,7 +509,8 @@ def logs(
     for f in files:
         text = f.read_text(encoding="utf-8", errors="replace").splitlines()
         if audit_only:
-            text = [ln for ln in text if '"event":"prediction"' in ln]
+            # Text log format: the audit JSON as it is; JSON log format: escaped inside the line's "message".
+            text = [ln for ln in text if '"event":"prediction"' in ln or '\\"event\\":\\"prediction\\"' in ln]
         err.print(f"[bold]{f.stem}[/] ({f})", soft_wrap=True)
         for ln in text[-lines:]:
             out.print(ln, markup=False, highlight=False, soft_wrap=True)

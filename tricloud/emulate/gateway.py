@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,9 @@ class TokenBucket:
             return False
 
 
+MAX_PENDING_EVENTS = 10_000  # log events of one stream kept for a retry; beyond this they are dropped
+
+
 class LogSink:
     """A function's log lines: appended to a file the learner can read and shipped to its CloudWatch log group,
     one stream per execution environment (`YYYY/MM/DD/[$LATEST]<id>`), as Lambda names them."""
@@ -133,7 +136,10 @@ class LogSink:
             batches, self.batches = self.batches, {}
         if self.logs is None:
             return
-        for stream, events in batches.items():
+        for stream, unordered in batches.items():
+            # CloudWatch refuses a batch out of time order (the whole batch): lines written by two threads of a
+            # worker (stdout, stderr) can be stamped out of order, so ship them sorted, as Lambda does.
+            events = sorted(unordered, key=lambda e: e["timestamp"])
             if self.authorize is not None:
                 # Lambda ships the logs as the function's role: without the permission they are lost, as on AWS.
                 target = f"{self.group_arn}:log-stream:{stream}"
@@ -144,10 +150,10 @@ class LogSink:
                 )
                 try:
                     denial = next((d for a in needed if (d := self.authorize(a, target))), None)
-                except (
-                    Exception
-                ) as exc:  # the role's policies cannot be read (moto reset under us): not shipped
-                    self._warn(f"cannot authorize log shipping to {self.fn.log_group}: {exc}")
+                except Exception as exc:  # the role's policies could not be read (a busy or reset emulator)
+                    self._retry_later(
+                        stream, events, f"cannot authorize log shipping to {self.fn.log_group}: {exc}"
+                    )
                     continue
                 if denial:
                     if not self.warned:
@@ -165,8 +171,16 @@ class LogSink:
                 )
             except (
                 Exception
-            ) as exc:  # the log group is the stack's: a missing one is reported once, not fatal
-                self._warn(f"cannot ship logs to {self.fn.log_group}: {exc}")
+            ) as exc:  # a missing log group is reported once, not fatal; a busy emulator retried
+                self._retry_later(stream, events, f"cannot ship logs to {self.fn.log_group}: {exc}")
+
+    def _retry_later(self, stream: str, events: list[dict[str, Any]], message: str) -> None:
+        """Lambda retries log delivery: the batch waits for the next flush (bounded, so a gone group cannot grow it)."""
+        self._warn(message)
+        with self.lock:
+            pending = self.batches.setdefault(stream, [])
+            if len(pending) + len(events) <= MAX_PENDING_EVENTS:
+                pending[:0] = events
 
     def _warn(self, message: str) -> None:
         if not self.warned:
@@ -377,8 +391,14 @@ def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[RouteSpec], dict[str, Any]]:
-    """Routes, integrations and functions as the emulator holds them (not as the program meant them)."""
+def load_routes(
+    emu: Emulator,
+    api_id: str,
+    code_store: Path,
+    declared_logging: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[list[RouteSpec], dict[str, Any]]:
+    """Routes, integrations and functions as the emulator holds them (not as the program meant them); a function's
+    LoggingConfig, which moto does not keep, comes from `declared_logging` (function name -> the applied config)."""
     gw, lam = emu.client("apigatewayv2"), emu.client("lambda")
     stages = gw.get_stages(ApiId=api_id)["Items"]
     stage = next((s for s in stages if s["StageName"] == "$default"), stages[0] if stages else {})
@@ -396,6 +416,9 @@ def load_routes(emu: Emulator, api_id: str, code_store: Path) -> tuple[list[Rout
         fn_arn = integ["IntegrationUri"]
         if fn_arn not in functions:
             conf = lam.get_function_configuration(FunctionName=fn_arn)
+            if not conf.get("LoggingConfig") and declared_logging:
+                applied = declared_logging.get(conf["FunctionName"]) or {}
+                conf["LoggingConfig"] = {k[0].upper() + k[1:]: v for k, v in applied.items()}
             zip_path = code_path(code_store, conf["CodeSha256"])
             if not zip_path.is_file():
                 raise GatewayError(
@@ -448,6 +471,7 @@ class Gateway:
         throttle: bool = True,
         tracker: Tracker | None = None,
         authorize: Callable[[FunctionSpec, str, str], Any] | None = None,
+        declared_logging: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """`function_env(fn)` gives a function's environment (endpoints, its role's credentials) at each cold
         start; workers live under `workdir`, logs go to `logs_dir/<function>.log` and the log group.
@@ -455,7 +479,7 @@ class Gateway:
         self.emu = emu
         self.api_id = api_id
         self.account = emu.account_id()
-        self.routes, stage = load_routes(emu, api_id, code_store)
+        self.routes, stage = load_routes(emu, api_id, code_store, declared_logging)
         settings = stage.get("DefaultRouteSettings") or {}
         self.stage = stage.get("StageName", "$default")
         self.bucket = (

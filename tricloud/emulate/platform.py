@@ -476,6 +476,11 @@ class Platform:
                 throttle=self.options.throttle,
                 tracker=self.tracker,
                 authorize=self.authorize_function,
+                declared_logging={
+                    e.id: e.outputs.get("loggingConfig") or {}
+                    for e in self.engine.state.ordered()
+                    if e.type == "aws:lambda/function:Function"
+                },
             )
             self.gateway.warm()
             info.update(

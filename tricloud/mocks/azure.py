@@ -89,6 +89,10 @@ _ARM: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}/versions/{version}",
         "name",
     ),
+    "machinelearningservices:Schedule": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/schedules/{name}",
+        "name",
+    ),
     "machinelearningservices:DataVersion": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/data/{name}/versions/{version}",
         "name",
@@ -316,5 +320,19 @@ def invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, Any]:
         return {
             "primaryKey": _guid("endpoint-key-1", endpoint).replace("-", ""),
             "secondaryKey": _guid("endpoint-key-2", endpoint).replace("-", ""),
+        }
+    if token == "azure-native:logic:listWorkflowTriggerCallbackUrl":
+        # A SAS-signed URL of the workflow's request trigger (what an action group's Logic App receiver calls).
+        workflow, trigger = str(args.get("workflowName")), str(args.get("triggerName"))
+        base = (
+            f"https://prod-00.{region}.logic.azure.com:443/workflows/{_guid('wf', workflow).replace('-', '')}"
+        )
+        query = {"api-version": "2016-10-01", "sp": f"/triggers/{trigger}/run", "sv": "1.0"}
+        return {
+            "value": f"{base}/triggers/{trigger}/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers%2F{trigger}"
+            f"%2Frun&sv=1.0&sig={_guid('sig', workflow).replace('-', '')}",
+            "method": "POST",
+            "basePath": f"{base}/triggers/{trigger}/paths/invoke",
+            "queries": query,
         }
     raise NotImplementedError(f"tricloud.mocks.azure: no mock for the function {token}")

@@ -237,6 +237,31 @@ def _topic(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict
     return f"projects/{p}/topics/{t}", {"name": t, "project": p}
 
 
+def _sink(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict[str, Any]]:
+    """A project sink; a unique writer identity is the project's Cloud Logging service agent."""
+    n = _named(i, name, "name")
+    writer = f"serviceAccount:service-{project_number(p)}@gcp-sa-logging.iam.gserviceaccount.com"
+    return f"projects/{p}/sinks/{n}", {"name": n, "project": p, "writerIdentity": writer}
+
+
+def _located(collection: str) -> Handler:
+    """A resource named `projects/<p>/locations/<r>/<collection>/<name>` (Scheduler jobs, workflows, triggers)."""
+
+    def handler(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict[str, Any]]:
+        n = _named(i, name, "name")
+        return f"projects/{p}/locations/{_loc(i, region)}/{collection}/{n}", {"name": n, "project": p}
+
+    return handler
+
+
+def _secret(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict[str, Any]]:
+    sid = _named(i, name, "secretId")
+    return f"projects/{p}/secrets/{sid}", {
+        "name": f"projects/{project_number(p)}/secrets/{sid}",
+        "project": p,
+    }
+
+
 def _service_identity(name: str, i: dict[str, Any], region: str, p: str) -> tuple[str, dict[str, Any]]:
     svc = str(i["service"]).split(".")[0]
     agent = {"artifactregistry": "gcp-sa-artifactregistry", "aiplatform": "gcp-sa-aiplatform"}.get(
@@ -294,6 +319,11 @@ HANDLERS: dict[str, Handler] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": _alert_policy,
     "gcp:monitoring/dashboard:Dashboard": _dashboard,
     "gcp:pubsub/topic:Topic": _topic,
+    "gcp:logging/projectSink:ProjectSink": _sink,
+    "gcp:cloudscheduler/job:Job": _located("jobs"),
+    "gcp:workflows/workflow:Workflow": _located("workflows"),
+    "gcp:eventarc/trigger:Trigger": _located("triggers"),
+    "gcp:secretmanager/secret:Secret": _secret,
 }
 
 

@@ -71,6 +71,8 @@ class Function(Handler):
             "version": fn.get("Version", "$LATEST"),
             "codeSha256": fn.get("CodeSha256", ""),
             "tagsAll": r.get("tags", {}),
+            # moto 5.2 keeps no LoggingConfig: the applied one is recorded here, where the gateway reads it.
+            "loggingConfig": dict(r.get("loggingConfig") or {}),
         }
 
     def _concurrency(self, ctx: Ctx, name: str, r: Resource) -> None:

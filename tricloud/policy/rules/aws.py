@@ -1,4 +1,5 @@
-"""AWS policies: S3, KMS, IAM, CloudWatch Logs, Lambda, API Gateway, ECR, SNS, SageMaker, Athena, Glue, EMR, tags.
+"""AWS policies: S3, KMS, IAM, CloudWatch Logs, Lambda, API Gateway, ECR, SNS, Firehose, SageMaker, Athena, Glue,
+EMR, tags.
 
 checkov IDs are those of checkov's Terraform index for the same check; CIS controls are from the CIS AWS
 Foundations Benchmark v5.0.0 where it has one.
@@ -61,6 +62,7 @@ STAGE = "aws:apigatewayv2/stage:Stage"
 API = "aws:apigatewayv2/api:Api"
 ECR = "aws:ecr/repository:Repository"
 TOPIC = "aws:sns/topic:Topic"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"
 WORKGROUP = "aws:athena/workgroup:Workgroup"
@@ -720,6 +722,32 @@ def _sns_cmk(r: Res) -> Iterator[str]:
     key = r.get("kmsMasterKeyId")
     if not key or AWS_MANAGED_KEY.search(str(key)):
         yield "is not encrypted with a customer-managed key"
+
+
+@resource_rule(
+    "aws-firehose-sse-cmk",
+    types=(FIREHOSE,),
+    title="Firehose delivery streams encrypt buffered records and delivered S3 objects with a customer-managed key",
+    level=MANDATORY,
+    checkov=("CKV_AWS_240", "CKV_AWS_241"),
+    remediation="Set server_side_encryption {enabled: true, key_type: CUSTOMER_MANAGED_CMK, key_arn: the lake key} "
+    "and the S3 destination's kms_key_arn (components/api_frontend/capture_aws.py).",
+)
+def _firehose_cmk(r: Res) -> Iterator[str]:
+    # A stream reading a Kinesis data stream takes that stream's encryption; SSE applies to Direct PUT only.
+    if not r.get("kinesisSourceConfiguration"):
+        sse = r.get("serverSideEncryption") or {}
+        if sse.get("enabled") is not True:
+            yield "buffers records unencrypted (server-side encryption is off)"
+        elif sse.get("keyType") != "CUSTOMER_MANAGED_CMK" or not sse.get("keyArn"):
+            yield f"encrypts buffered records with {sse.get('keyType') or 'an AWS-owned key'}, not a customer key"
+        elif AWS_MANAGED_KEY.search(str(sse.get("keyArn"))):
+            yield "encrypts buffered records with an AWS-managed key, not a customer-managed key"
+    s3 = r.get("extendedS3Configuration")
+    if s3 is not None:
+        key = s3.get("kmsKeyArn")
+        if not key or AWS_MANAGED_KEY.search(str(key)):
+            yield "writes S3 objects without a customer-managed key (kms_key_arn)"
 
 
 @resource_rule(
