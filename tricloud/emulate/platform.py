@@ -419,6 +419,9 @@ class Platform:
                 "SM_OUTPUT_DATA_DIR": str(out_dir),
                 "SM_HPS": json.dumps(self._hyperparameters()),
                 "TRICLOUD_SM_ROOT": str(root),
+                # One OpenMP thread: here training shares the cores with the emulator and the JVM, and
+                # scikit-learn's spinning OpenMP threads then take 4-15x longer (the model is the same).
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
             }
             assert self.tracker is not None
             proc = self.tracker.run(
