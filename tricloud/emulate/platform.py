@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,6 +104,7 @@ class Platform:
     _spark: subprocess.Popen[str] | None = None
     _spark_log: Path | None = None
     _proxy: TlsProxy | None = None
+    _exiting: list[subprocess.Popen[str]] = field(default_factory=list)  # drivers that finished their job
     _sessions: dict[str, iam.Session] = field(default_factory=dict)
     authorizer: iam.Authorizer | None = None
 
@@ -132,6 +134,13 @@ class Platform:
     @property
     def logs_dir(self) -> Path:
         return self.engine.state_path.parent / "logs" / f"{self.engine.cloud}-{self.options.stack}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Per checkout, not per state folder: one class-data archive serves every stack, test and benchmark."""
+        from tricloud.engine.state import STATE_DIR
+
+        return REPO_ROOT / STATE_DIR / "cache"
 
     @property
     def denials_log(self) -> Path:
@@ -265,6 +274,8 @@ class Platform:
             "PYSPARK_PYTHON": sys.executable,
             "TRICLOUD_S3A_ENDPOINT": self._proxy.url,
             "TRICLOUD_JAVA_OPTIONS": self._proxy.java_options(),
+            # The class-data archive, kept across runs (TRICLOUD_SPARK_CDS: another folder, or off).
+            "TRICLOUD_SPARK_CDS": os.environ.get("TRICLOUD_SPARK_CDS") or str(self.cache_dir),
         }
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self._spark_log = self.logs_dir / "spark.log"
@@ -302,18 +313,8 @@ class Platform:
                 "env": self.credentials_for(self.outputs["spark_job_role"], self.spark_service),
             }
             proc, self._spark = self._spark, None
-            try:
-                stdout, _ = proc.communicate(json.dumps(job) + "\n", timeout=600)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                stdout, _ = proc.communicate()
-            finally:
-                self.tracker.forget(proc)
-                if self._proxy is not None:
-                    self._proxy.close()
-                    self._proxy = None
-            line = next((ln for ln in stdout.splitlines() if ln.startswith("TRICLOUD_COUNTS ")), None)
-            if proc.returncode != 0 or line is None:
+            line = self._hand_over(proc, job)
+            if line is None:
                 log = self._spark_log.read_text(errors="replace").splitlines() if self._spark_log else []
                 last = next(
                     (ln for ln in reversed(log) if ln.strip() and not ln.startswith(("\tat ", "\t..."))), ""
@@ -330,6 +331,31 @@ class Platform:
                 f"(EMR Serverless job run {job_run})"
             )
         return counts
+
+    def _hand_over(self, proc: subprocess.Popen[str], job: dict[str, Any]) -> str | None:
+        """Send the job to the waiting driver; its TRICLOUD_COUNTS line, or None if it failed (killed after 600 s).
+        The phase ends at that line: the JVM's exit (and, on a first run, writing its class-data archive) goes on
+        in the background until `close`."""
+        assert proc.stdin is not None and proc.stdout is not None and self.tracker is not None
+        watchdog = threading.Timer(600, proc.kill)
+        watchdog.start()
+        line = None
+        try:
+            with contextlib.suppress(BrokenPipeError):  # it died before reading: its exit code says why
+                proc.stdin.write(json.dumps(job) + "\n")
+                proc.stdin.close()
+            line = next((ln for ln in proc.stdout if ln.startswith("TRICLOUD_COUNTS ")), None)
+        finally:
+            watchdog.cancel()
+            if self._proxy is not None:  # the job's last S3 call is behind it
+                self._proxy.close()
+                self._proxy = None
+        if line is None:
+            proc.wait(timeout=30)
+            self.tracker.forget(proc)
+        else:
+            self._exiting.append(proc)
+        return line
 
     def _record_job_run(self, raw: str, output: str, quarantine: str) -> str:
         """The run is recorded on the emulated application, as the deploy would submit it."""
@@ -393,6 +419,9 @@ class Platform:
                 "SM_OUTPUT_DATA_DIR": str(out_dir),
                 "SM_HPS": json.dumps(self._hyperparameters()),
                 "TRICLOUD_SM_ROOT": str(root),
+                # One OpenMP thread: here training shares the cores with the emulator and the JVM, and
+                # scikit-learn's spinning OpenMP threads then take 4-15x longer (the model is the same).
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
             }
             assert self.tracker is not None
             proc = self.tracker.run(
@@ -508,6 +537,7 @@ class Platform:
         return self.gateway.url
 
     def run_all(self, on_event: Callable[..., None] | None = None) -> dict[str, Any]:
+        self.prestart_spark()  # the JVM starts while the stack is applied, as in `tricloud emulate aws`
         self.apply(on_event)
         self.upload_raw()
         self.run_spark()
@@ -530,6 +560,15 @@ class Platform:
         if self._spark is not None and self.tracker is not None:
             self.tracker.stop(self._spark, grace_s=2)
             self._spark = None
+        # Drivers done with their job; a first run's may still be writing its class-data archive.
+        for proc in self._exiting:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=60)
+            if self.tracker is not None:
+                self.tracker.stop(proc, grace_s=2)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self._exiting.clear()
         if self._proxy is not None:
             self._proxy.close()
             self._proxy = None
