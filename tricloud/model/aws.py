@@ -397,7 +397,14 @@ class AwsDelivery:
             (root / "input" / "config").mkdir(parents=True)
             (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
             (root / "output" / "data").mkdir(parents=True)
-            env = {**os.environ, "TRICLOUD_SM_ROOT": str(root), **self.clients.emulator.env()}
+            from tricloud.emulate.platform import WORKLOAD_THREADS
+
+            env = {
+                **os.environ,
+                "TRICLOUD_SM_ROOT": str(root),
+                **self.clients.emulator.env(),
+                **WORKLOAD_THREADS,
+            }
             for var in ("SM_HPS", "SM_CHANNEL_TRAIN", "SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR"):
                 env.pop(var, None)
             proc = subprocess.run(

@@ -288,8 +288,8 @@ class Demo:
             on_phase=self.on_phase,
         )
         started = time.perf_counter()
+        self.platform.prestart_spark()  # the JVM starts while the stack is applied (as `tricloud emulate aws`)
         self.platform.apply()
-        self.platform.prestart_spark()  # the JVM starts while the listings are generated
         self.platform.upload_raw()
         self.platform.run_spark()
         self.platform.train()
