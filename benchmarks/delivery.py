@@ -48,13 +48,25 @@ def main() -> int:
         for s in steps:
             rows.setdefault(s.name, []).append(s.seconds)
         print(f"run {run + 1}/{args.runs}: {total:.1f} s, as expected: {result.ok}", file=sys.stderr)
+        if not result.ok:  # what went otherwise: the steps, the serving label, the steady client's answers
+            for s in steps:
+                if not s.as_expected:
+                    print(
+                        f"  {s.name}: {s.outcome} (expected {s.expected}): {s.summary[:300]}", file=sys.stderr
+                    )
+            print(
+                f"  serving {result.serving} (expected {result.expected_serving}); steady client "
+                f"{result.steady}; outside the broken canary {result.steady_outside_canary}",
+                file=sys.stderr,
+            )
 
     def median(values: list[float]) -> str:
         return f"{statistics.median(values):.2f}"
 
     factor = time_factor()
+    load = os.getloadavg()[0]
     print(
-        f"\n`tricloud model demo aws`, {args.rows} rows, time factor {factor:g} "
+        f"\n`tricloud model demo aws`, {args.rows} rows, load average {load:.1f} at the end, time factor {factor:g} "
         f"(TRICLOUD_TIME_FACTOR={os.environ.get('TRICLOUD_TIME_FACTOR', 'unset')}), median of {args.runs} runs, "
         f"{ok}/{args.runs} runs as expected\n"
     )

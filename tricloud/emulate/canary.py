@@ -406,6 +406,9 @@ POLL_S = 0.5
 TAG_VALUE_MAX = 256  # SageMaker's limit on a tag value
 
 
+_RUNS: dict[Path, tuple[Any, dict[str, Any]]] = {}  # state file -> (its stat stamp, its `run`)
+
+
 def serving_process(state_path: Path) -> dict[str, Any] | None:
     """The serving process that runs this stack's deployments (another, live process), or None: then an endpoint
     update in moto is all there is (it switches at once)."""
@@ -414,9 +417,15 @@ def serving_process(state_path: Path) -> dict[str, Any] | None:
     from tricloud.emulate.processes import alive
     from tricloud.engine.state import State
 
-    if not state_path.is_file():
+    try:
+        st = state_path.stat()
+    except FileNotFoundError:
         return None
-    run = State.load(state_path).run
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # every save renames a new file in: a new inode
+    cached = _RUNS.get(state_path)
+    if cached is None or cached[0] != stamp:  # parsed once per write: callers ask on every DescribeEndpoint
+        cached = _RUNS[state_path] = (stamp, State.load(state_path).run)
+    run = cached[1]
     pid = run.get("pid")
     if not run.get(RUN_KEY) or not pid or pid == os.getpid() or not alive(int(pid), run.get("started")):
         return None
