@@ -490,7 +490,10 @@ class DeploymentEngine:
             self._adopt_state()
             platform.engine.state.run.pop(RUN_KEY, None)
             platform.engine.state.save()
-        self.deployer.close()
+        try:
+            self.deployer.close()  # the last minute's metrics to CloudWatch
+        except Exception as exc:  # the emulator may be gone already (Ctrl-C in its terminal): nothing to keep
+            self.report(f"metrics not flushed at shutdown: {type(exc).__name__}: {exc}")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
