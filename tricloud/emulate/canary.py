@@ -42,6 +42,18 @@ DRAIN_S = 2.5
 MAX_REAL_RPS = 60.0  # the bake traffic's ceiling in real requests a second on a 2-core laptop
 
 
+def bake_rate(per_second: float, factor: float) -> tuple[float, str]:
+    """The rollout's bake traffic in real requests a second: `per_second` of emulated time, so an emulated minute
+    carries what a real minute would; capped at MAX_REAL_RPS, with the deviation to print when the cap applies."""
+    rate = per_second * factor
+    if rate <= MAX_REAL_RPS:
+        return rate, ""
+    return MAX_REAL_RPS, (
+        f"bake traffic {MAX_REAL_RPS:g} requests/s real = {MAX_REAL_RPS * 60 / factor:g} per emulated minute "
+        f"(SageMaker at bake_requests_per_second {per_second:g}: {per_second * 60:g})"
+    )
+
+
 class CanaryRolledBack(Exception):
     """The canary's alarms fired: the endpoint is back on its old configuration."""
 
@@ -125,17 +137,9 @@ class CanaryDeployer:
         ]
 
     def traffic_rate(self, per_second: float) -> float:
-        """The rollout's bake traffic in real requests a second: `per_second` of emulated time, so an emulated minute
-        carries what a real minute would (capped at MAX_REAL_RPS, printed as a deviation when it applies)."""
-        rate = per_second * self.clock.factor
-        if rate > MAX_REAL_RPS:
-            note = (
-                f"bake traffic {MAX_REAL_RPS:g} requests/s real = {MAX_REAL_RPS * 60 / self.clock.factor:g} per "
-                f"emulated minute (SageMaker at bake_requests_per_second {per_second:g}: {per_second * 60:g})"
-            )
-            if note not in self.deviations:
-                self.deviations.append(note)
-            rate = MAX_REAL_RPS
+        rate, note = bake_rate(per_second, self.clock.factor)
+        if note and note not in self.deviations:
+            self.deviations.append(note)
         return rate
 
     # --- the data plane --------------------------------------------------------------------------------------
@@ -374,3 +378,182 @@ class CanaryDeployer:
         if self.platform.shim is not None:
             self.platform.shim.observer = None
         self.metrics.flush(before=float("inf"))
+
+
+# --- across processes: the serving process is SageMaker's deployment engine ---------------------------------------
+#
+# A learner runs the platform in one terminal (`tricloud emulate aws --serve`) and `tricloud model rollout aws
+# --endpoint URL` in another. The rollout's local engine applies the endpoint change to moto (the UpdateEndpoint
+# stand-in re-creates the endpoint on its new configuration at once); the serving process, which owns the fleets and
+# the runtime shim, sees the new configuration and runs the blue/green canary above, as SageMaker does server-side;
+# the rollout polls DescribeEndpoint until the update is over, as it would poll SageMaker.
+#
+# moto has no `Updating` status (it reports InService at once), so the outcome travels in two endpoint tags the
+# serving process writes when a deployment ends, and a DescribeEndpoint hook on the rollout's client
+# (`emulated_status`) turns them into SageMaker's answer: `Updating` until the endpoint carries the tag naming its
+# current configuration, then `InService` (with `FailureReason` after a rollback, on the old configuration again).
+
+DEPLOYED_TAG = "tricloud:emulated-deployed-config"  # the configuration the deployment engine finished with
+FAILURE_TAG = (
+    "tricloud:emulated-failure-reason"  # why the last update was rolled back (absent after a success)
+)
+RUN_KEY = (
+    "serving"  # in the state file's `run`: {"endpoint", "runtime_url", "api_url"} of the serving process
+)
+# How often the serving process looks for an endpoint update (real seconds): one DescribeEndpoint per poll, few
+# enough that another process's AssumeRole keeps moto's one-request unauthenticated window (Emulator._no_auth).
+POLL_S = 0.5
+TAG_VALUE_MAX = 256  # SageMaker's limit on a tag value
+
+
+_RUNS: dict[Path, tuple[Any, dict[str, Any]]] = {}  # state file -> (its stat stamp, its `run`)
+
+
+def serving_process(state_path: Path) -> dict[str, Any] | None:
+    """The serving process that runs this stack's deployments (another, live process), or None: then an endpoint
+    update in moto is all there is (it switches at once)."""
+    import os
+
+    from tricloud.emulate.processes import alive
+    from tricloud.engine.state import State
+
+    try:
+        st = state_path.stat()
+    except FileNotFoundError:
+        return None
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # every save renames a new file in: a new inode
+    cached = _RUNS.get(state_path)
+    if cached is None or cached[0] != stamp:  # parsed once per write: callers ask on every DescribeEndpoint
+        cached = _RUNS[state_path] = (stamp, State.load(state_path).run)
+    run = cached[1]
+    pid = run.get("pid")
+    if not run.get(RUN_KEY) or not pid or pid == os.getpid() or not alive(int(pid), run.get("started")):
+        return None
+    return dict(run[RUN_KEY])
+
+
+def emulated_status(sm: Any, attached: Callable[[], bool]) -> None:
+    """Make `sm` (a boto3 SageMaker client on moto) answer DescribeEndpoint as SageMaker does during a deployment
+    run by a serving process (`attached()`): `Updating`, then `InService` with the rollback's `FailureReason`."""
+
+    def overlay(parsed: dict[str, Any], **_: Any) -> None:
+        if "EndpointStatus" not in parsed or "EndpointArn" not in parsed or not attached():
+            return
+        tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=parsed["EndpointArn"]).get("Tags", [])}
+        if tags.get(DEPLOYED_TAG) != parsed.get("EndpointConfigName"):
+            parsed["EndpointStatus"] = "Updating"
+        elif tags.get(FAILURE_TAG):
+            parsed["FailureReason"] = tags[FAILURE_TAG]
+
+    sm.meta.events.register("after-call.sagemaker.DescribeEndpoint", overlay)
+
+
+class DeploymentEngine:
+    """Runs the canary deployer whenever the endpoint's configuration changes in the emulator, whoever changed it
+    (the serving process's own hooks: `tricloud emulate aws --serve`)."""
+
+    def __init__(
+        self,
+        deployer: CanaryDeployer,
+        *,
+        poll_s: float = POLL_S,
+        report: Callable[[str], None] = print,
+    ) -> None:
+        self.deployer, self.poll_s, self.report = deployer, poll_s, report
+        self.sm = deployer.sm
+        self.endpoint = deployer.endpoint
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="deployment-engine", daemon=True)
+        self._seen: Any = None  # the endpoint's CreationTime when its tags were last checked
+
+    def start(self) -> DeploymentEngine:
+        platform = self.deployer.platform
+        state = platform.engine.state if platform.engine is not None else None
+        if (
+            state is not None
+        ):  # how a rollout in another process finds the fleets' front door and knows to wait
+            state.run[RUN_KEY] = {
+                "endpoint": self.endpoint,
+                "runtime_url": platform.shim.url if platform.shim is not None else "",
+                "api_url": platform.gateway.url if platform.gateway is not None else "",
+            }
+            state.save()
+        self._mark("")
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=120)  # a deployment in progress ends (promoted or rolled back) first
+        platform = self.deployer.platform
+        if platform.engine is not None:
+            self._adopt_state()
+            platform.engine.state.run.pop(RUN_KEY, None)
+            platform.engine.state.save()
+        try:
+            self.deployer.close()  # the last minute's metrics to CloudWatch
+        except Exception as exc:  # the emulator may be gone already (Ctrl-C in its terminal): nothing to keep
+            self.report(f"metrics not flushed at shutdown: {type(exc).__name__}: {exc}")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                self.step()
+            except Exception as exc:  # the engine keeps serving; the next poll tries again
+                self.report(f"deployment engine: {type(exc).__name__}: {exc}")
+
+    def step(self) -> Deployment | None:
+        """One look at the endpoint: run the deployment its new configuration asks for, or None."""
+        from botocore.exceptions import ClientError
+
+        try:
+            ep = self.sm.describe_endpoint(EndpointName=self.endpoint)
+        except ClientError:
+            return None  # between the UpdateEndpoint stand-in's delete and create
+        if ep["EndpointConfigName"] == self.deployer.stable.config:
+            if ep.get("CreationTime") != self._seen:  # re-created on the same configuration: InService again
+                tags = self._tags(ep["EndpointArn"])
+                if tags.get(DEPLOYED_TAG) != ep["EndpointConfigName"]:
+                    self._mark(tags.get(FAILURE_TAG, ""))
+                self._seen = ep.get("CreationTime")
+            return None
+        self._adopt_state()
+        self.report(f"UpdateEndpoint {self.endpoint}: {ep['EndpointConfigName']}")
+        failure = ""
+        try:
+            d = self.deployer.deploy()
+        except CanaryRolledBack as exc:
+            failure, d = str(exc), self.deployer.deployments[-1]
+        except Exception as exc:  # the new fleet never served: the update fails, the old configuration stays
+            failure = f"the update failed before any traffic shifted: {type(exc).__name__}: {exc}"
+            stable = self.deployer.stable
+            self.deployer._route((stable, 100.0))
+            self.deployer._restore_endpoint(stable.config)
+            d = self.deployer.deployments[-1]
+            d.outcome = "failed"
+        self._mark(failure)
+        self._seen = None
+        return d
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self.sm.list_tags(ResourceArn=arn).get("Tags", [])}
+
+    def _mark(self, failure: str) -> None:
+        """The deployment is over: the endpoint reads InService on the configuration that serves (+ the reason)."""
+        arn = self.sm.describe_endpoint(EndpointName=self.endpoint)["EndpointArn"]
+        tags = [{"Key": DEPLOYED_TAG, "Value": self.deployer.stable.config}]
+        if failure:
+            tags.append({"Key": FAILURE_TAG, "Value": failure[:TAG_VALUE_MAX]})
+        else:
+            self.sm.delete_tags(ResourceArn=arn, TagKeys=[FAILURE_TAG])
+        self.sm.add_tags(ResourceArn=arn, Tags=tags)
+
+    def _adopt_state(self) -> None:
+        """The resources another process applied since (the rollout's Model, configuration, endpoint), so this
+        process's own state writes (the fleets it starts) do not put back what it loaded at start."""
+        from tricloud.engine.state import State
+
+        state = self.deployer.platform.engine.state
+        disk = State.load(state.path)
+        with state._lock:
+            state.entries, state.outputs, state.pending = disk.entries, disk.outputs, disk.pending

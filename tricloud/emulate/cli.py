@@ -275,11 +275,24 @@ def _run(platform: Any, region: str, *, apply_only: bool, serve: bool) -> dict[s
             f"[bold]logs[/] of {fn} (audit lines, errors): {path}  (`tricloud logs aws`)", soft_wrap=True
         )
     if serve:
-        err.print("[dim]serving; Ctrl-C to stop and clean up[/]")
+        from tricloud.emulate.canary import CanaryDeployer, DeploymentEngine
+
+        # This process owns the fleets: it runs the blue/green canary of a rollout made from another terminal.
+        def said(line: str) -> None:
+            err.print(f"[dim]deployment:[/] {escape(line)}")
+
+        deployments = DeploymentEngine(CanaryDeployer(platform, report=said), report=said).start()
+        err.print(
+            f"[dim]model rollouts (`tricloud model rollout aws --endpoint {platform.emulator.moto_url}`) run "
+            "their canary here; serving; Ctrl-C to stop and clean up[/]"
+        )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *a: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+        finally:
+            deployments.close()
     return summary
 
 

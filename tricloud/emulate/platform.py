@@ -60,6 +60,12 @@ SAMPLE = {  # one listing in app.schema's request shape
 }
 
 
+# One OpenMP thread per workload process (training, inference servers): on a shared 2-core machine, scikit-learn's
+# gradient boosting with a thread per core spins against Spark, moto and the other servers (measured: a 5,000-row
+# fit took 91 s instead of 2.4 s under load); a cloud instance runs one workload, not ten.
+WORKLOAD_THREADS = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}  # a user's setting wins
+
+
 class PlatformError(Exception):
     """A phase failed; the message names the phase and what to do."""
 
@@ -419,9 +425,7 @@ class Platform:
                 "SM_OUTPUT_DATA_DIR": str(out_dir),
                 "SM_HPS": json.dumps(self._hyperparameters()),
                 "TRICLOUD_SM_ROOT": str(root),
-                # One OpenMP thread: here training shares the cores with the emulator and the JVM, and
-                # scikit-learn's spinning OpenMP threads then take 4-15x longer (the model is the same).
-                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+                **WORKLOAD_THREADS,
             }
             assert self.tracker is not None
             proc = self.tracker.run(
@@ -598,6 +602,7 @@ def start_inference_server(
             str(model_dir),
         ],
         cwd=code_root,
+        env={**os.environ, **WORKLOAD_THREADS},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

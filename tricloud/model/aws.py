@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from components.errors import InvalidArgs
 from components.model_endpoint import serving
 from components.model_endpoint.serving import ServingModel
@@ -36,6 +38,7 @@ from tricloud.model.base import (
     DeliveryError,
     GateRefused,
     ModelVersion,
+    local_state_path,
 )
 from tricloud.model.deploy import AutomationDeployer, EndpointDeployer, LocalEngineDeployer
 from tricloud.model.traffic import Traffic, holdout_requests
@@ -44,6 +47,12 @@ CURATED_LISTINGS = "listings/"  # where the Spark feature job (app.features) wri
 PINNED_PREFIX = "sha256/"  # models/sha256/<hex>/model.tar.gz: the artifact's key names its content
 STATUS = {"PendingManualApproval": PENDING, "Approved": APPROVED, "Rejected": REJECTED}
 MAX_SAGEMAKER_SECONDS = 28 * 24 * 3600
+TRANSITIONAL = (
+    "Creating",
+    "Updating",
+    "SystemUpdating",
+    "RollingBack",
+)  # DescribeEndpoint's in-progress states
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -71,6 +80,22 @@ def job_name(project: str, stack: str, commit: str, now: float | None = None) ->
     short = "".join(c for c in commit.lower() if c.isalnum())[:8] or "nocommit"
     prefix = physical_name("aws:sagemaker", project, stack)[: 63 - len(short) - len(stamp) - 7]
     return f"{prefix}-{short}-{stamp}-{secrets.token_hex(2)}"
+
+
+def _assume(emulator: Any, role_arn: str, session: str, attempts: int = 6) -> Any:
+    """SageMaker's session for a job's role. Offline, AssumeRole passes moto's one-request unauthenticated window,
+    which a request of another process (the API's Lambda worker, a serving process) can take first: moto then
+    refuses ours as InvalidClientTokenId. Bounded retries with a growing pause (about 3 s in all)."""
+    for attempt in range(attempts):
+        try:
+            return emulator.assume_role(
+                role_arn, {"Service": "sagemaker.amazonaws.com"}, session_name=session
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "InvalidClientTokenId" or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class AwsClients:
@@ -156,16 +181,48 @@ class AwsDelivery:
         poll_seconds: float | None = None,
     ) -> None:
         self.ctx = ctx
-        self.clients = clients or AwsClients(ctx.config.region, ctx.endpoint)
+        self.clients = clients or AwsClients(
+            ctx.config.region, ctx.endpoint, runtime_url=self._runtime_url(ctx)
+        )
         self.sleep = sleep
         self.poll_seconds = poll_seconds if poll_seconds is not None else (0.2 if ctx.offline else 15.0)
         self._deployer = deployer
         self.settings = ctx.config.delivery
 
+    @staticmethod
+    def _runtime_url(ctx: Context) -> str | None:
+        """Offline, the serving process's runtime shim, unless AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME names one."""
+        if not ctx.offline or os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
+            return None
+        from tricloud.emulate.canary import serving_process
+
+        serving = serving_process(local_state_path("aws", ctx.stack))
+        return str(serving.get("runtime_url") or "") or None if serving else None
+
     # --- plumbing ------------------------------------------------------------------------------------------------
 
     def sm(self) -> Any:
-        return self.clients.client("sagemaker")
+        client = self.clients.client("sagemaker")
+        if self.ctx.offline and not getattr(client, "_tricloud_status", False):
+            from tricloud.emulate.canary import emulated_status
+
+            emulated_status(client, lambda: self.serving_process() is not None)
+            client._tricloud_status = True
+        return client
+
+    def serving_process(self) -> dict[str, Any] | None:
+        """Offline: the `tricloud emulate aws --serve` process that runs this stack's endpoint deployments (its
+        runtime shim and gateway), when one is live; None in its own process or when none serves."""
+        if not self.ctx.offline:
+            return None
+        from tricloud.emulate.canary import serving_process
+
+        return serving_process(local_state_path("aws", self.ctx.stack))
+
+    def local_api_url(self) -> str | None:
+        """Offline: the local gateway of the serving process (what `tricloud emulate aws` prints)."""
+        serving = self.serving_process()
+        return str(serving.get("api_url") or "") or None if serving else None
 
     def s3(self) -> Any:
         return self.clients.client("s3")
@@ -180,6 +237,8 @@ class AwsDelivery:
                     self.ctx.stack,
                     state_path=Path(state) if state else None,
                     report=self.ctx.report,
+                    serving=self.serving_process,
+                    wait=self.wait_in_service,
                 )
             else:
                 self._deployer = AutomationDeployer(
@@ -345,7 +404,7 @@ class AwsDelivery:
         hps = desc.get("HyperParameters") or {}
         # SageMaker reads the channel and writes the artifact as the job's role, not as the caller.
         emu = self.clients.emulator
-        role = emu.assume_role(desc["RoleArn"], {"Service": "sagemaker.amazonaws.com"}, session_name=name)
+        role = _assume(emu, desc["RoleArn"], name)
         s3 = emu.session_client("s3", role)
         with self.scratch() as root:
             channel = root / "input" / "data" / "train"
@@ -354,7 +413,14 @@ class AwsDelivery:
             (root / "input" / "config").mkdir(parents=True)
             (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
             (root / "output" / "data").mkdir(parents=True)
-            env = {**os.environ, "TRICLOUD_SM_ROOT": str(root), **self.clients.emulator.env()}
+            from tricloud.emulate.platform import WORKLOAD_THREADS
+
+            env = {
+                **os.environ,
+                "TRICLOUD_SM_ROOT": str(root),
+                **self.clients.emulator.env(),
+                **WORKLOAD_THREADS,
+            }
             for var in ("SM_HPS", "SM_CHANNEL_TRAIN", "SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR"):
                 env.pop(var, None)
             proc = subprocess.run(
@@ -636,11 +702,12 @@ class AwsDelivery:
         watcher.start()
         try:
             outcome = self.deployer.apply(reason)
+            # The update may still run server-side (SageMaker, or offline a serving process): wait as for SageMaker.
+            served = self.wait_in_service()
         finally:
             stats = traffic.stop()
             stop.set()
             watcher.join(timeout=30)
-        served = self.endpoint_model()
         took = (
             outcome.ok
             and record is not None
@@ -649,6 +716,29 @@ class AwsDelivery:
             and served["model_data_uri"] == record.model_data_uri
         )
         return {"took": took, "outcome": outcome.summary, "served": served, "traffic": stats.numbers()}
+
+    def wait_in_service(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """Poll DescribeEndpoint until the endpoint is out of its transitional states (Updating during a blue/green
+        deployment); what it serves then. Bounded: the canary wait and termination wait with room to spare."""
+        endpoint = self.ctx.config.endpoint
+        if timeout_s is None:
+            waits = (
+                60.0 * (endpoint.canary_wait_minutes + 5) + 900
+            )  # + fleet start-up and the rollback itself
+            timeout_s = waits if not self.ctx.offline else min(waits, 900.0)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                served = self.endpoint_model()
+            except ClientError:  # offline, between the UpdateEndpoint stand-in's delete and create
+                served = {"status": "Updating"}
+            if served["status"] not in TRANSITIONAL:
+                return served
+            if time.monotonic() > deadline:
+                raise DeliveryError(
+                    f"endpoint {self.ctx.output('endpoint_name')} still {served['status']} after {timeout_s:.0f} s"
+                )
+            self.sleep(self.poll_seconds)
 
     def _watch(self, stop: threading.Event) -> None:
         """Report the endpoint's status while the update runs (Updating during the canary, the rollback reason)."""
@@ -686,6 +776,7 @@ class AwsDelivery:
         self.write_record(serving.SERVING, current)
         self.write_record(serving.PREVIOUS, before)
         reconcile = self.deployer.apply(f"reconcile after the refused rollout of version {target.number}")
+        self.wait_in_service()
         reason = result["served"].get("failure_reason") or result["outcome"]
         summary = f"canary of version {target.number} rolled back: {reason}" + (
             f" (alarms in ALARM: {', '.join(alarms)})" if alarms else ""

@@ -107,6 +107,14 @@ def git_commit(root: Path = REPO_ROOT) -> str:
         return "unknown"
 
 
+def local_state_path(cloud: str, stack: str) -> Path:
+    """The local engine's state file of an offline stack (`TRICLOUD_LOCAL_STATE` replaces the default)."""
+    from tricloud.engine.state import default_path
+
+    override = os.environ.get(LOCAL_STATE_ENV)
+    return Path(override) if override else default_path(REPO_ROOT, cloud, stack.rsplit("/", 1)[-1])
+
+
 def load_outputs(cloud: str, stack: str, outputs_file: Path | None, endpoint: str | None) -> dict[str, Any]:
     """Stack outputs: `--outputs F` (what CI passes), the local engine's state (offline), or `pulumi stack output`."""
     if outputs_file is not None:
@@ -120,10 +128,9 @@ def load_outputs(cloud: str, stack: str, outputs_file: Path | None, endpoint: st
             raise InvalidArgs("--outputs", str(outputs_file), "must hold a JSON object of stack outputs")
         return data
     if endpoint is not None:
-        from tricloud.engine.state import State, default_path
+        from tricloud.engine.state import State
 
-        override = os.environ.get(LOCAL_STATE_ENV)
-        path = Path(override) if override else default_path(REPO_ROOT, cloud, stack.rsplit("/", 1)[-1])
+        path = local_state_path(cloud, stack)
         state = State.load(path)
         if not state.outputs:
             raise InvalidArgs(

@@ -269,8 +269,9 @@ def _smoke(d: Any, ctx: Context, expect_version: str | None, max_latency_ms: int
     if ctx.cloud == "aws" and ctx.config.api.auth.value == "platform":
         signer = sigv4_signer(ctx.config.region, d.clients.credentials())
     expected = expect_version or d.expected_label()
+    local = getattr(d, "local_api_url", lambda: None)()  # offline: the serving process's gateway
     result = run_smoke(
-        os.environ.get(API_URL_ENV) or ctx.output("api_url"),
+        os.environ.get(API_URL_ENV) or local or ctx.output("api_url"),
         requests=settings.smoke_requests,
         max_latency_ms=max_latency_ms or settings.smoke_max_latency_ms,
         expect_version=expected,

@@ -272,7 +272,10 @@ class Demo:
                 self.canary.close()
             if self.platform is not None:
                 self.platform.close()
-                if self.platform.engine is not None and self.platform.engine.started:
+                # The demo's moto lives in this process and goes with it: deleting its 119 resources one by one
+                # first only cost time (an emulator at an --endpoint would keep them: destroy that one).
+                started = self.platform.engine is not None and self.platform.engine.started
+                if started and not getattr(emulator, "in_process", False):
                     self.platform.engine.destroy()
             emulator.stop()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -288,8 +291,8 @@ class Demo:
             on_phase=self.on_phase,
         )
         started = time.perf_counter()
+        self.platform.prestart_spark()  # the JVM starts while the stack is applied (as `tricloud emulate aws`)
         self.platform.apply()
-        self.platform.prestart_spark()  # the JVM starts while the listings are generated
         self.platform.upload_raw()
         self.platform.run_spark()
         self.platform.train()

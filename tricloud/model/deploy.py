@@ -6,7 +6,8 @@
 - `LocalEngineDeployer` (offline): the local engine re-applies the stack program into the emulator; only the
   endpoint's resources change, because only their inputs (the serving record) changed.
 
-The offline canary of the later round plugs in here: a deployer whose `apply` also runs the local traffic split.
+Offline, the canary runs either inside the apply (`tricloud.emulate.canary.CanaryDeployer`, the demo's one process)
+or in the serving process after it (`DeploymentEngine`, a rollout from another terminal).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class DeployOutcome:
     ok: bool
     summary: str
     changed: list[str] = field(default_factory=list)  # "<action> <type> <name>"
+
+
+class UpdateRolledBack(Exception):
+    """The endpoint's deployment rolled back (the alarms fired): the apply stops, as `pulumi up` fails."""
 
 
 class EndpointDeployer(Protocol):
@@ -90,7 +95,9 @@ class AutomationDeployer:
 
 
 class LocalEngineDeployer:
-    """The local engine's apply of the stack into the emulator (moto switches configurations at once)."""
+    """The local engine's apply of the stack into the emulator. moto switches configurations at once; when a serving
+    process (`tricloud emulate aws --serve`) runs the stack's deployments, it does the canary after the apply and
+    the caller polls DescribeEndpoint for the outcome, as on SageMaker (tricloud/emulate/canary.py)."""
 
     def __init__(
         self,
@@ -99,8 +106,36 @@ class LocalEngineDeployer:
         *,
         state_path: Path | None = None,
         report: Callable[[str], None] = print,
+        serving: Callable[[], dict[str, Any] | None] = lambda: None,
+        wait: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.emulator, self.stack, self.state_path, self.report = emulator, stack, state_path, report
+        self.serving, self.wait = serving, wait
+
+    def _await_update(self, action: str, entry: Any) -> None:
+        """Inside the apply, right after the endpoint update (as Pulumi's provider waits for UpdateEndpoint): the
+        serving process's deployment must end before the engine deletes the replaced configuration, which a
+        rollback goes back to; a rollback fails the apply, as it fails `pulumi up`."""
+        if entry.type != ENDPOINT_TYPES[-1] or action not in ("update", "replace"):
+            return
+        if self.wait is None or self.serving() is None:
+            return
+        self.report("the serving process runs the endpoint's deployment; polling DescribeEndpoint")
+        served = self.wait()
+        if served.get("failure_reason"):
+            raise UpdateRolledBack(f"endpoint update rolled back: {served['failure_reason']}")
+
+    def traffic_rate(self, per_second: float) -> float:
+        """The bake traffic: in emulated time when a serving process runs the canary (its bake is compressed)."""
+        if self.serving() is None:
+            return per_second
+        from tricloud.emulate.canary import bake_rate
+        from tricloud.emulate.cloudwatch import time_factor
+
+        rate, note = bake_rate(per_second, time_factor())
+        if note:
+            self.report(f"deviation: {note}")
+        return rate
 
     def apply(self, reason: str) -> DeployOutcome:
         from tricloud.engine import Engine
@@ -112,11 +147,24 @@ class LocalEngineDeployer:
                 changed.append(f"{e.action} {e.type} {e.name}")
 
         self.report(f"local engine apply: {reason}")
-        engine = Engine(self.emulator, stack=self.stack, state_path=self.state_path, on_event=on_event)
+        engine = Engine(
+            self.emulator,
+            stack=self.stack,
+            state_path=self.state_path,
+            on_event=on_event,
+            on_change=self._await_update,
+        )
         try:
             result = engine.apply()
+        except UpdateRolledBack as exc:
+            return DeployOutcome(False, str(exc), changed)
         except Exception as exc:
             return DeployOutcome(False, f"local apply failed: {type(exc).__name__}: {exc}", changed)
         for line in changed:
             self.report(f"  {line}")
+        if self.serving() is None and any(" aws:sagemaker/endpoint:Endpoint " in f" {c} " for c in changed):
+            self.report(
+                "no serving process runs this stack's deployments (`tricloud emulate aws --serve`): the endpoint "
+                "switched at once in the emulator, with no canary"
+            )
         return DeployOutcome(True, result.summary(), changed)

@@ -96,10 +96,15 @@ def load_holdout(folder: Path, uri: str) -> Holdout:
 
 def score(model_dir: Path, holdout: Holdout) -> dict[str, float]:
     """Held-out metrics of one model, computed by the serving predictor (what the endpoint would answer)."""
+    from threadpoolctl import threadpool_limits
+
     from app.serve.predictor import Predictor
     from app.train.core import regression_metrics
 
-    predicted = Predictor(model_dir).predict_features(holdout.X)
+    with threadpool_limits(
+        limits=1
+    ):  # a few hundred rows: threads cost more than they save on a shared machine
+        predicted = Predictor(model_dir).predict_features(holdout.X)
     if not np.all(np.isfinite(predicted)):
         raise ValueError("the model predicts non-finite prices")
     m = regression_metrics(holdout.price, predicted)
