@@ -14,7 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_azure_ml_environment_routes_are_the_images() -> None:
     inv = build_inventory("azure")
-    (env,) = [r for r in inv["resources"] if r["type"].endswith("machinelearningservices:EnvironmentVersion")]
+    environments = [
+        r for r in inv["resources"] if r["type"].endswith("machinelearningservices:EnvironmentVersion")
+    ]
+    # the serving image's environment is the one with an inference config (the drift job's environment has none)
+    (env,) = [r for r in environments if "inferenceConfig" in r["inputs"]["properties"]]
     config = env["inputs"]["properties"]["inferenceConfig"]
     assert config["scoringRoute"] == {"path": AZUREML.predict_route, "port": AZUREML.port}
     assert (

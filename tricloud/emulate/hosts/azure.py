@@ -153,8 +153,8 @@ class AzurePlatform(HostPlatform):
                 target.write_bytes(svc.download_blob(blob.name).readall())
             proc, url, ready = self.image.serve({"AZUREML_MODEL_DIR": str(model_dir)})
             self.keep(proc)
-            env = self.state(f"{ML}:EnvironmentVersion")["properties"]["inferenceConfig"]
             deployment = self.state(f"{ML}:OnlineDeployment")
+            env = self.deployed_environment(str(deployment["properties"]["environmentId"]))["inferenceConfig"]
             endpoint_name = str(self.outputs["endpoint_name"])
             self.endpoint = self.keep(AzureMlEndpoint(endpoint_name))
             self.endpoint.deploy(
@@ -174,6 +174,21 @@ class AzurePlatform(HostPlatform):
             "the online endpoint is a loopback /score proxy with key auth in front of the container, which binds "
             "127.0.0.1 on an ephemeral port instead of 0.0.0.0:8080; no autoscale, no payload capture",
         )
+
+    def deployed_environment(self, environment_id: str) -> dict[str, Any]:
+        """The properties of the environment version a deployment names (the workspace has others: the drift job's)."""
+        parts = environment_id.rstrip("/").split("/")
+        name, version = parts[-3], parts[-1]  # .../environments/<name>/versions/<version>
+        found = [
+            self.state(f"{ML}:EnvironmentVersion", r.name)
+            for r in self.mocks_of(f"{ML}:EnvironmentVersion")
+            if (r.state.get("name"), str(r.state.get("version"))) == (name, version)
+        ]
+        if len(found) != 1:
+            raise HostPlatformError(
+                f"the deployment's environment {environment_id} is not one the stack declares"
+            )
+        return dict(found[0]["properties"])
 
     # --- the front-end ----------------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from tricloud.emulate.hosts.runtimes import CloudFunction, ImageContainer
 from tricloud.emulate.hosts.web import call
 
 FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+OBJECT = "gcp:storage/bucketObject:BucketObject"
 
 
 def split_gs(uri: str) -> tuple[str, str]:
@@ -151,12 +152,18 @@ class GcpPlatform(HostPlatform):
         assert self.gcs is not None and self.metadata is not None and self.vertex is not None
         with self.phase("function") as info:
             fn = self.state(FUNCTION)
-            obj = self.state("gcp:storage/bucketObject:BucketObject")
             source = fn["buildConfig"]["source"]["storageSource"]
-            if (obj["bucket"], obj["name"]) != (source["bucket"], source["object"]):
+            # the stack uploads other objects too (the drift job's code): the function's is the one its source names
+            uploaded = [
+                self.state(OBJECT, r.name)
+                for r in self.mocks_of(OBJECT)
+                if (r.state.get("bucket"), r.state.get("name")) == (source["bucket"], source["object"])
+            ]
+            if len(uploaded) != 1:
                 raise HostPlatformError(
                     f"the function's source {source} is not the archive the stack uploads"
                 )
+            (obj,) = uploaded
             self.gcs.upload(str(obj["bucket"]), str(obj["name"]), archive_bytes(obj["source"]))
             # Cloud Build fetches the source from its bucket and installs requirements.txt.
             root = extract(

@@ -138,6 +138,10 @@ class HostPlatform:
         assert self.mocks is not None, "inventory() first"
         return self.mocks.one(typ, name)
 
+    def mocks_of(self, typ: str) -> list[Recorded]:
+        assert self.mocks is not None, "inventory() first"
+        return self.mocks.of_type(typ)
+
     def state(self, typ: str, name: str | None = None) -> dict[str, Any]:
         """A resource's inputs and computed outputs, secrets unwrapped (assets stay Pulumi objects)."""
         return dict(unwrap_secrets(self.resource(typ, name).state))
