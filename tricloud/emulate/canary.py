@@ -20,6 +20,7 @@ the bake, the alarm periods and the termination wait run in emulated time; reque
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import threading
 import time
@@ -31,8 +32,10 @@ from typing import Any
 from tricloud.emulate import images
 from tricloud.emulate.cloudwatch import ALARM, AlarmEvaluator, Clock, EndpointMetrics
 from tricloud.emulate.platform import REPO_ROOT, Platform, split_s3, start_inference_server
+from tricloud.emulate.processes import alive
 from tricloud.emulate.runtime import EndpointRoute, Variant
 from tricloud.engine import iam
+from tricloud.engine.state import State
 from tricloud.model.deploy import DeployOutcome
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
@@ -412,11 +415,6 @@ _RUNS: dict[Path, tuple[Any, dict[str, Any]]] = {}  # state file -> (its stat st
 def serving_process(state_path: Path) -> dict[str, Any] | None:
     """The serving process that runs this stack's deployments (another, live process), or None: then an endpoint
     update in moto is all there is (it switches at once)."""
-    import os
-
-    from tricloud.emulate.processes import alive
-    from tricloud.engine.state import State
-
     try:
         st = state_path.stat()
     except FileNotFoundError:
@@ -551,8 +549,6 @@ class DeploymentEngine:
     def _adopt_state(self) -> None:
         """The resources another process applied since (the rollout's Model, configuration, endpoint), so this
         process's own state writes (the fleets it starts) do not put back what it loaded at start."""
-        from tricloud.engine.state import State
-
         state = self.deployer.platform.engine.state
         disk = State.load(state.path)
         with state._lock:

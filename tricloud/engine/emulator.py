@@ -480,13 +480,14 @@ def _deployer_keys(client: Any) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def _retry(call: Callable[[], T], attempts: int = 3) -> T:
-    """A concurrent request may take the one-request window first: then ours is authorized and refused. Retry."""
+def _retry(call: Callable[[], T], attempts: int = 6) -> T:
+    """A concurrent request (of this process or another: a Lambda worker, a serving process) may take the
+    one-request window first: then ours is authorized and refused. Bounded retries, about 3 s of pauses in all."""
     for i in range(attempts):
         try:
             return call()
         except Exception:
             if i == attempts - 1:
                 raise
-            time.sleep(0.05 * (i + 1))
+            time.sleep(0.2 * (i + 1))
     raise AssertionError("unreachable")

@@ -82,22 +82,6 @@ def job_name(project: str, stack: str, commit: str, now: float | None = None) ->
     return f"{prefix}-{short}-{stamp}-{secrets.token_hex(2)}"
 
 
-def _assume(emulator: Any, role_arn: str, session: str, attempts: int = 6) -> Any:
-    """SageMaker's session for a job's role. Offline, AssumeRole passes moto's one-request unauthenticated window,
-    which a request of another process (the API's Lambda worker, a serving process) can take first: moto then
-    refuses ours as InvalidClientTokenId. Bounded retries with a growing pause (about 3 s in all)."""
-    for attempt in range(attempts):
-        try:
-            return emulator.assume_role(
-                role_arn, {"Service": "sagemaker.amazonaws.com"}, session_name=session
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "InvalidClientTokenId" or attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
 class AwsClients:
     """boto3 clients of the real account (the default credential chain) or of the emulator at `endpoint`.
 
@@ -404,7 +388,7 @@ class AwsDelivery:
         hps = desc.get("HyperParameters") or {}
         # SageMaker reads the channel and writes the artifact as the job's role, not as the caller.
         emu = self.clients.emulator
-        role = _assume(emu, desc["RoleArn"], name)
+        role = emu.assume_role(desc["RoleArn"], {"Service": "sagemaker.amazonaws.com"}, session_name=name)
         s3 = emu.session_client("s3", role)
         with self.scratch() as root:
             channel = root / "input" / "data" / "train"
