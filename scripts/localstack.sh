@@ -54,8 +54,14 @@ install() {
   local t0=$SECONDS
   echo "localstack.sh: building $VENV with $("$py" --version)" >&2
   "$py" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q "${PINS[@]}"
+  # With the project's uv (make install puts it in .venv) this takes seconds instead of about a minute with pip.
+  local uv="$ROOT/.venv/bin/uv"
+  if [[ "${TRICLOUD_INSTALLER:-uv}" == uv && -x "$uv" ]] && "$uv" pip install -q --python "$VENV/bin/python" "${PINS[@]}"; then
+    :
+  else
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q "${PINS[@]}"
+  fi
   echo "localstack.sh: installed in $((SECONDS - t0)) s" >&2
 }
 

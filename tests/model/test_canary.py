@@ -89,6 +89,65 @@ def test_canary_split_within_a_binomial_bound(two_containers: list[str]) -> None
     assert 52 <= seen[canary] <= 148, seen
 
 
+class _SlowContainer(_Container):
+    """Answers only once the test opens `gate`: a request held in flight for as long as the test wants."""
+
+    gate = threading.Event()
+    arrived = threading.Event()
+    events: list[str] = []
+
+    def do_POST(self) -> None:
+        _SlowContainer.arrived.set()
+        _SlowContainer.gate.wait(30)
+        _SlowContainer.events.append("container answers")  # before the answer leaves: drain cannot be earlier
+        super().do_POST()
+
+
+def test_drain_waits_for_the_request_in_flight_to_a_fleet_out_of_the_route(two_containers: list[str]) -> None:
+    """A fleet taken out of the route is stopped once the shim has nothing in flight to it: `drain` returns only
+    after the held request was answered (200, not a 503 from a stopped container), and at once when idle."""
+    import boto3
+
+    slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowContainer)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    old, new = f"http://127.0.0.1:{slow.server_address[1]}", two_containers[0]
+    shim = RuntimeShim("123456789012", REGION, {"AKIDTEST": "secret"})
+    shim.route("ep", old)
+    client = boto3.client(
+        "sagemaker-runtime",
+        region_name=REGION,
+        endpoint_url=shim.url,
+        aws_access_key_id="AKIDTEST",
+        aws_secret_access_key="secret",
+    )
+    events = _SlowContainer.events
+
+    def call() -> None:
+        out = client.invoke_endpoint(EndpointName="ep", ContentType="application/json", Body=b"{}")
+        out["Body"].read()
+        events.append(f"answered {out['ResponseMetadata']['HTTPStatusCode']}")
+
+    try:
+        caller = threading.Thread(target=call)
+        caller.start()
+        assert _SlowContainer.arrived.wait(30)
+        shim.route("ep", new)  # the old fleet is out of the route, one request still in flight to it
+        assert shim.inflight(old) == 1
+        threading.Timer(0.3, _SlowContainer.gate.set).start()
+        left = shim.drain(old, timeout_s=30)
+        events.append("drained")
+        caller.join(30)
+        assert left == 0
+        assert events[0] == "container answers" and "drained" in events  # answered before drain returned
+        assert "answered 200" in events
+        assert shim.inflight(old) == 0 and shim.drain(new, timeout_s=30) == 0
+    finally:
+        _SlowContainer.gate.set()
+        shim.close()
+        slow.shutdown()
+        slow.server_close()
+
+
 # --- end to end --------------------------------------------------------------------------------------------------
 
 

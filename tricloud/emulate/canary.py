@@ -39,8 +39,9 @@ from tricloud.engine.state import State
 from tricloud.model.deploy import DeployOutcome
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
-# Real seconds between taking a fleet out of the route and stopping it: longer than the handler's endpoint
-# timeout (ENDPOINT_TIMEOUT_MS, 2 s), so a request still in flight to it has been answered or given up on.
+# At most this many real seconds between taking a fleet out of the route and stopping it, while the runtime shim
+# still has requests in flight to it (it usually has none: the stop then follows at once). Longer than the handler's
+# endpoint timeout (ENDPOINT_TIMEOUT_MS, 2 s), so a request still in flight has been answered or given up on.
 DRAIN_S = 2.5
 MAX_REAL_RPS = 60.0  # the bake traffic's ceiling in real requests a second on a 2-core laptop
 
@@ -221,7 +222,10 @@ class CanaryDeployer:
             return REPO_ROOT
 
     def _stop(self, fleet: Fleet) -> None:
-        time.sleep(DRAIN_S)
+        assert self.platform.shim is not None
+        left = self.platform.shim.drain(fleet.url, DRAIN_S)
+        if left:
+            self.report(f"stopping {fleet.config} with {left} request(s) still in flight after {DRAIN_S:g} s")
         if fleet.proc is not None and self.platform.tracker is not None:
             self.platform.tracker.stop(fleet.proc)
         self._fleets.pop(fleet.url, None)

@@ -81,6 +81,11 @@ class RuntimeShim:
         # per-variant metrics come from (599: the container was not reachable).
         self.observer: Callable[[str, Variant, int, float], None] | None = None
         self._local = threading.local()
+        # Invocations forwarded and not yet answered, per container URL: a fleet taken out of the route is stopped
+        # once its count is 0 (`drain`). A pick and its count change under one lock with the route, so after
+        # `set_route` returns no request can still be about to reach a container it no longer lists.
+        self._inflight: dict[str, int] = {}
+        self._routing = threading.Condition()
         self.http = LoopbackServer(
             lambda method, path, headers, body, _client: self.invoke(method, path, headers, body),
             max_body_bytes=MAX_BODY_BYTES,
@@ -103,10 +108,40 @@ class RuntimeShim:
 
     def route(self, endpoint_name: str, container_url: str, variant: str = DEFAULT_VARIANT) -> None:
         """Send all of the endpoint's traffic to one container."""
-        self.routes[endpoint_name] = EndpointRoute([Variant(variant, container_url)])
+        self.set_route(endpoint_name, EndpointRoute([Variant(variant, container_url)]))
 
     def set_route(self, endpoint_name: str, route: EndpointRoute) -> None:
-        self.routes[endpoint_name] = route
+        with self._routing:
+            self.routes[endpoint_name] = route
+
+    def inflight(self, container_url: str) -> int:
+        with self._routing:
+            return self._inflight.get(container_url, 0)
+
+    def drain(self, container_url: str, timeout_s: float) -> int:
+        """Wait until no invocation is in flight to `container_url` (out of every route by now), at most
+        `timeout_s`; how many still are (0: the container can stop without failing a request)."""
+        with self._routing:
+            self._routing.wait_for(lambda: self._inflight.get(container_url, 0) == 0, timeout=timeout_s)
+            return self._inflight.get(container_url, 0)
+
+    def _pick(self, name: str) -> Variant | None:
+        with self._routing:
+            route = self.routes.get(name)
+            if route is None:
+                return None
+            variant = route.pick()
+            self._inflight[variant.url] = self._inflight.get(variant.url, 0) + 1
+            return variant
+
+    def _done(self, variant: Variant) -> None:
+        with self._routing:
+            left = self._inflight[variant.url] - 1
+            if left:
+                self._inflight[variant.url] = left
+            else:
+                del self._inflight[variant.url]
+            self._routing.notify_all()
 
     def close(self) -> None:
         self.http.close()
@@ -147,10 +182,17 @@ class RuntimeShim:
                     f"User: {session.session_arn} is not authorized to perform: {INVOKE} on resource: {arn} "
                     f"because no identity-based policy allows the {INVOKE} action",
                 )
-        route = self.routes.get(name)
-        if route is None:
+        variant = self._pick(name)
+        if variant is None:
             return _error(400, "ValidationError", f"Endpoint {name} of account {self.account} not found.")
-        variant = route.pick()
+        try:
+            return self._forward(name, variant, headers, body)
+        finally:
+            self._done(variant)
+
+    def _forward(
+        self, name: str, variant: Variant, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         target = variant.address
         conns: dict[tuple[str, int], http.client.HTTPConnection] = self._local.__dict__.setdefault(
             "conns", {}
