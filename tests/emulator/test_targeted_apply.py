@@ -97,6 +97,14 @@ def test_targeted_apply_changes_only_the_targets_and_leaves_the_rest_pending(
     assert serverless_memory(fresh_emulator, base.outputs) == 2048
     hash_before = raw_lifecycle(fresh_emulator, state)[0]
 
+    # A mistyped target (Pulumi: "could not be found in the stack"): refused, no resource touched.
+    calls.clear()
+    with pytest.raises(TargetError, match="aws:s3/bucket:Bucket::lake-nope"):
+        Engine(fresh_emulator, state_path=state, config=config()).apply(
+            targets=["aws:s3/bucket:Bucket::lake-nope"]
+        )
+    assert calls == []
+
     # Two edits at once: the endpoint's memory (targeted) and the raw zone's lifecycle (not targeted).
     edited = config(endpoint={"serverless_memory_mb": 3072}, lake={"raw_cold_after_days": 45})
     engine = Engine(fresh_emulator, state_path=state, config=edited)

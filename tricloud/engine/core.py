@@ -283,7 +283,8 @@ class Engine:
         - an untargeted resource that would be created is a skipped create: not created, not written to the
           state; a targeted resource that depends on it (or is its child) fails the apply ("untargeted create");
         - a resource the program no longer declares is deleted only when targeted; deleting a target that an
-          untargeted resource in the state depends on fails ("delete untargeted resource").
+          untargeted resource in the state depends on fails ("delete untargeted resource");
+        - a target found neither in the state nor in the program fails ("could not be found in the stack").
         """
         from tricloud.inventory import run_program
 
@@ -329,6 +330,9 @@ class Engine:
         # Resources the program no longer registers, then the old halves of create-before-delete replacements.
         # (A replaced half is listed once: it is in `deferred`, and unseen in the state too.)
         deferred = {e.key for e in self.deferred}
+        unknown = sorted((self.targets or frozenset()) - self.seen - {e.key for e in self.state.ordered()})
+        if unknown:  # Pulumi: "Target '<urn>' could not be found in the stack"
+            raise TargetError(f"target(s) {', '.join(unknown)} found neither in the state nor in the program")
         gone = [e for e in self.state.ordered() if e.key not in self.seen and e.key not in deferred]
         left = [e for e in gone if not self.targeted(e)]
         gone = [e for e in gone if self.targeted(e)]
