@@ -177,3 +177,23 @@ def folder_digest(files: dict[str, bytes]) -> str:
     for name in sorted(files):
         h.update(f"{name}\0{hashlib.sha256(files[name]).hexdigest()}\n".encode())
     return h.hexdigest()
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def with_raw_cold_after(days: int) -> dict[str, Any]:
+    """The dev config with the raw zone's lifecycle edited: a change outside the endpoint (dev: 30 days)."""
+    values = stack_config("aws", "dev")
+    values["tricloud:lake"] = {**(values.get("tricloud:lake") or {}), "raw_cold_after_days": days}
+    return values
+
+
+def raw_cold_after(emulator: Emulator, state_path: Path) -> tuple[str, int]:
+    """(the state's input hash, the transition days in the emulator) of the raw zone's lifecycle."""
+    from tricloud.engine.state import State
+
+    (entry,) = [e for e in State.load(state_path).ordered() if e.type == LIFECYCLE and "-raw-" in e.name]
+    rules = emulator.client("s3").get_bucket_lifecycle_configuration(Bucket=entry.id)["Rules"]
+    (days,) = {t["Days"] for r in rules for t in r.get("Transitions", [])}
+    return entry.input_hash, days

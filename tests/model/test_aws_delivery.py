@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from offline import OfflineStack, aws_context, run_cli, split
+from offline import LIFECYCLE, OfflineStack, aws_context, raw_cold_after, run_cli, split, with_raw_cold_after
 
 from components.errors import InvalidArgs
 from components.model_endpoint.serving import ServingModel
@@ -237,6 +237,39 @@ def test_rollout_keeps_the_stack_unchanged_afterwards(
     deployment = mocks.one("aws:sagemaker/endpoint:Endpoint").inputs["deploymentConfig"]
     routing = deployment["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]
     assert routing["canarySize"] == {"type": "CAPACITY_PERCENT", "value": 10}
+
+
+def test_rollout_applies_only_the_endpoint_and_leaves_an_unrelated_edit_pending(
+    local_state: OfflineStack, good_job: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offline rollout is targeted like the real one (`pulumi up --target` of the endpoint's resources): a
+    config edit to the lake made before it is not applied by it; the next full apply applies it."""
+    import tricloud.inventory
+    from tricloud.engine import Engine
+
+    edited = with_raw_cold_after(45)
+    with monkeypatch.context() as patch:
+        patch.setattr(tricloud.inventory, "stack_config", lambda cloud, stack="dev": edited)
+        before = raw_cold_after(local_state.emulator, local_state.state_path)
+        assert before[1] == 30
+        ctx = aws_context(local_state, tmp_path)
+        d = AwsDelivery(ctx)
+        _fresh_records(d)
+        good = d.register(job=good_job["job_name"])
+        if d.find(good.number).status != APPROVED:
+            d.approve(good.number)
+        out = d.rollout(good.number)
+        assert out["took"] is True
+        lake = (local_state.emulator, local_state.state_path)
+        assert raw_cold_after(*lake) == before  # state and moto: still old
+        assert "1 update left for a full apply" in out["outcome"], out["outcome"]
+        told = "\n".join(ctx.lines)  # type: ignore[attr-defined]
+        assert f"left for a full apply (not targeted): update {LIFECYCLE} " in told
+        full = Engine(local_state.emulator, state_path=local_state.state_path, config=edited).apply()
+        assert full.count("update") == 1 and raw_cold_after(*lake)[1] == 45
+    # The module's stack back to the dev config for the next tests.
+    Engine(local_state.emulator, stack="dev", state_path=local_state.state_path).apply()
+    assert raw_cold_after(local_state.emulator, local_state.state_path)[1] == 30
 
 
 def test_a_rollback_by_the_canary_restores_the_previous_version(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from offline import OfflineStack, curated_frame, moto_process, run_cli
+from offline import OfflineStack, curated_frame, moto_process, raw_cold_after, run_cli, with_raw_cold_after
 
 from components.model_endpoint import serving
 from tricloud.emulate.canary import CanaryDeployer
@@ -203,8 +203,17 @@ def test_rollout_through_the_canary_then_a_broken_image_rolls_back(
         job = d.train()
         v1 = d.register(job=job["job_name"])
         d.approve(v1.number)
-        result = d.rollout(v1.number)
+        # An edit outside the endpoint pending in the stack config: the rollout (targeted) leaves it pending.
+        lake, config = (platform.emulator, platform.engine.state_path), platform.engine.config
+        before = raw_cold_after(*lake)
+        platform.engine.config = with_raw_cold_after(45)
+        try:
+            result = d.rollout(v1.number)
+        finally:
+            platform.engine.config = config
         assert result["changed"] and result["took"]
+        assert raw_cold_after(*lake) == before and before[1] == 30, result["outcome"]
+        assert "1 update left for a full apply" in result["outcome"]
         promoted = canary.deployments[-1]
         assert promoted.outcome == "promoted" and promoted.canary_percent == 10
         assert promoted.requests[promoted.new_config] > 0  # the canary had traffic to be judged on
@@ -214,7 +223,7 @@ def test_rollout_through_the_canary_then_a_broken_image_rolls_back(
         ]
         v1_fleet = canary.stable
         # A preview after the rollout: the stack program reads the serving record and asks for what is applied.
-        assert canary.apply("preview after the rollout").changed == []
+        assert_no_change(platform)
         clean_until = len(steady.answers)
 
         # A broken serving image: approved on its metrics, rolled back by the 5xx alarm, exit 3 from the CLI.
@@ -266,8 +275,8 @@ def test_rollout_through_the_canary_then_a_broken_image_rolls_back(
         assert any(name.endswith("endpoint-5xx") and state == "ALARM" for name, state in states.items()), (
             states
         )
-        # After the rollback, the stack re-applies with no change (the preview Pulumi would show).
-        assert canary.apply("preview after the rollback").changed == []
+        # After the rollback, the whole stack re-applies with no change (the preview Pulumi would show).
+        assert_no_change(platform)
     finally:
         answers = steady.stop()
     # The steady client: every answer a 200; model answers throughout the good rollout; during the broken canary's
@@ -275,6 +284,12 @@ def test_rollout_through_the_canary_then_a_broken_image_rolls_back(
     assert answers and all(a.status == 200 for a in answers), SteadyClient.numbers(answers)
     assert not any(a.fallback for a in answers[:clean_until]), SteadyClient.numbers(answers[:clean_until])
     assert sum(1 for a in during if a.fallback) <= len(during) // 2, SteadyClient.numbers(during)
+
+
+def assert_no_change(platform: Platform) -> None:
+    """An untargeted apply of the whole stack changes nothing (what `pulumi preview` would show)."""
+    res = platform.engine.apply()
+    assert [res.count(a) for a in ("create", "update", "replace", "delete", "skip")] == [0] * 5, res.summary()
 
 
 def _signer(served: Served) -> Any:

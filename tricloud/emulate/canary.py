@@ -36,7 +36,7 @@ from tricloud.emulate.processes import alive
 from tricloud.emulate.runtime import EndpointRoute, Variant
 from tricloud.engine import iam
 from tricloud.engine.state import State
-from tricloud.model.deploy import DeployOutcome
+from tricloud.model.deploy import NO_CHANGE, DeployOutcome, endpoint_targets, report_untargeted
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
 # At most this many real seconds between taking a fleet out of the route and stopping it, while the runtime shim
@@ -238,15 +238,20 @@ class CanaryDeployer:
         changed: list[str] = []
 
         def on_event(e: Any) -> None:
-            if e.action not in ("unchanged", "record"):
+            if e.action not in NO_CHANGE:
                 changed.append(f"{e.action} {e.type} {e.name}")
 
-        self.report(f"local engine apply with the emulated canary: {reason}")
+        # Targeted as the real rollout's `pulumi up --target` (tricloud/model/deploy.py): only the endpoint's
+        # resources are read and changed; anything else pending stays for a full apply.
+        targets = endpoint_targets(engine.state)
+        self.report(
+            f"local engine apply --target ({len(targets)} endpoint resources) with the emulated canary: {reason}"
+        )
         hooks = engine.on_event, engine.on_change
         engine.on_event, engine.on_change = on_event, self._on_change
         started = len(self.deployments)
         try:
-            result = engine.apply()
+            result = engine.apply(targets=targets)
         except CanaryRolledBack as exc:
             return DeployOutcome(False, str(exc), changed)
         except Exception as exc:
@@ -254,6 +259,7 @@ class CanaryDeployer:
         finally:
             engine.on_event, engine.on_change = hooks
         self.platform.outputs = result.outputs
+        report_untargeted(result, self.report)
         done = [d.summary() for d in self.deployments[started:]]
         return DeployOutcome(True, "; ".join([result.summary(), *done]), changed)
 

@@ -4,6 +4,9 @@ Pulumi mocks have no diff, update or delete, so those are this engine's: every r
 hashed and compared with the state file; unchanged resources return their stored id and outputs, changed ones are
 updated in place or replaced, and resources the program no longer registers are deleted after the run.
 
+Targeted apply (`apply(targets=...)`, `pulumi up --target`): only the targeted resources are diffed and changed;
+the rest keep their state entry and outputs with no emulator call (see `Engine.apply`).
+
 Crash consistency: a create or replace is announced in the state file before the emulator sees it. A run that
 finds announcements (its predecessor was killed mid-change) first deletes whatever those changes left, found by
 physical name or, for generated ids, by name and tags (`Handler.locate`); a create that still meets a taken name
@@ -15,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from tricloud.mocks import RecordingMocks, scrub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_PREFIX = "tricloud:"
+REPLACED = "~replaced-"  # the old half of a create-before-delete replacement: `<name>~replaced-<id>`
 
 
 class UnhandledResourceType(Exception):
@@ -48,9 +52,13 @@ class StaleState(StateError):
     """The state file describes resources of an emulator that is gone or different."""
 
 
+class TargetError(Exception):
+    """A targeted apply would have to change a resource outside its targets (Pulumi refuses the same)."""
+
+
 @dataclass(frozen=True)
 class Event:
-    action: str  # create | update | replace | unchanged | delete | record
+    action: str  # create | update | replace | unchanged | delete | record | skip (untargeted)
     type: str
     name: str
     seconds: float
@@ -65,6 +73,9 @@ class Result:
     recovered: list[tuple[str, str, str]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    # (type, name, what a full apply would do: "update" | "create" | "delete") for untargeted resources whose
+    # change a targeted apply left pending; untargeted and unchanged ones are only counted ("skip").
+    untargeted: list[tuple[str, str, str]] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return self.counts.get(action, 0)
@@ -79,7 +90,16 @@ class Result:
                     else f"{self.count(action)} deleted"
                 )
         parts.append(f"{self.count('unchanged')} unchanged")
+        if self.count("skip"):
+            pending = [f"{n} {w}" for w in ("update", "create", "delete") if (n := self._pending(w))]
+            parts.append(
+                f"{self.count('skip')} untargeted"
+                + (f" ({', '.join(pending)} left for a full apply)" if pending else "")
+            )
         return ", ".join(parts)
+
+    def _pending(self, what: str) -> int:
+        return sum(1 for _, _, w in self.untargeted if w == what)
 
 
 def _discard_failed_run() -> None:
@@ -188,6 +208,7 @@ class Engine:
         self._lock = threading.Lock()
         self._ctx: Ctx | None = None
         self.started = False
+        self.targets: frozenset[str] | None = None  # of the current apply; None: the whole stack
 
     # --- shared ---
 
@@ -206,7 +227,8 @@ class Engine:
         self.on_event(Event(action, typ, name, time.perf_counter() - started, tuple(deviations)))
 
     def check_state(self, state: State) -> None:
-        """Refuse a state file written for another emulator; forget resources the emulator lost."""
+        """Refuse a state file written for another emulator; forget resources the emulator lost (of a targeted
+        apply, only the targeted ones: the others are neither read nor changed)."""
         if not state.entries:
             return
         old = state.emulator
@@ -227,6 +249,8 @@ class Engine:
             handler = HANDLERS.get(e.type)
             if not e.custom or handler is None or type(handler).exists is Handler_exists:
                 continue
+            if not self.targeted(e):
+                continue
             checked += 1
             if not handler.exists(self.ctx(), e):
                 missing += 1
@@ -239,13 +263,39 @@ class Engine:
 
     # --- apply ---
 
-    def apply(self) -> Result:
+    def targeted(self, e: Entry | str) -> bool:
+        """Whether this apply may change the resource (an entry, or its key); the old half of a replacement goes
+        with its resource."""
+        if self.targets is None:
+            return True
+        key = e if isinstance(e, str) else key_of(e.type, e.name.split(REPLACED)[0])
+        return key in self.targets
+
+    def apply(self, targets: Collection[str] | None = None) -> Result:
+        """Run the program and bring the emulator to it; with `targets` (state keys, `<type>::<name>`: this
+        engine's URNs), only those resources, as `pulumi up --target` (no `--target-dependents`) does.
+
+        Pulumi's rules, mirrored from its step generator (pkg/resource/deploy/step_generator.go, `generateSteps`,
+        `validateSteps`, `GenerateDeletes`; docs: pulumi.com/docs/iac/guides/basics/targeted-updates):
+        - an untargeted resource in the state is a `same` step: no Check, no Diff, no provider call; the program
+          gets its old id and outputs and the state keeps its old entry, so a later full apply still applies its
+          pending change;
+        - an untargeted resource that would be created is a skipped create: not created, not written to the
+          state; a targeted resource that depends on it (or is its child) fails the apply ("untargeted create");
+        - a resource the program no longer declares is deleted only when targeted; deleting a target that an
+          untargeted resource in the state depends on fails ("delete untargeted resource");
+        - a target found neither in the state nor in the program fails ("could not be found in the stack").
+        """
         from tricloud.inventory import run_program
 
+        if targets is not None and not targets:
+            raise ValueError("a targeted apply needs at least one target (None applies the whole stack)")
+        self.targets = frozenset(targets) if targets is not None else None
         started = time.perf_counter()
         self.result = Result()
-        # The drift check reads every resource: the engine's bookkeeping (Pulumi reads its state backend instead),
-        # so it signs as the deployer even when the engine applies as a role (`Emulator.sign_as`).
+        self.skipped_creates: set[str] = set()  # names (dependencies are recorded by name)
+        # The drift check reads every (targeted) resource: the engine's bookkeeping (Pulumi reads its state backend
+        # instead), so it signs as the deployer even when the engine applies as a role (`Emulator.sign_as`).
         signer = getattr(self.emulator, "signer", None)
         if signer is not None:
             self.emulator.sign_as(None)
@@ -280,7 +330,16 @@ class Engine:
         # Resources the program no longer registers, then the old halves of create-before-delete replacements.
         # (A replaced half is listed once: it is in `deferred`, and unseen in the state too.)
         deferred = {e.key for e in self.deferred}
+        unknown = sorted((self.targets or frozenset()) - self.seen - {e.key for e in self.state.ordered()})
+        if unknown:  # Pulumi: "Target '<urn>' could not be found in the stack"
+            raise TargetError(f"target(s) {', '.join(unknown)} found neither in the state nor in the program")
         gone = [e for e in self.state.ordered() if e.key not in self.seen and e.key not in deferred]
+        left = [e for e in gone if not self.targeted(e)]
+        gone = [e for e in gone if self.targeted(e)]
+        self._refuse_orphaning(gone + self.deferred)
+        for e in left:  # kept in the state: a later full apply deletes them
+            if e.custom:
+                self._skip(e.type, e.name, "delete", time.perf_counter())
         for e in sorted(gone, key=lambda e: -e.order) + self.deferred:
             self._delete(e)
         self.state.outputs = scrub(outputs)
@@ -288,6 +347,29 @@ class Engine:
         self.result.outputs = outputs
         self.result.seconds = time.perf_counter() - started
         return self.result
+
+    def _refuse_orphaning(self, deleting: list[Entry]) -> None:
+        """A targeted delete must not leave an untargeted resource depending on what it deletes."""
+        if self.targets is None or not deleting:
+            return
+        doomed = {e.key for e in deleting}
+        names = {e.name for e in deleting}
+        for kept in self.state.ordered():
+            if kept.key in doomed:
+                continue
+            hit = sorted(names & {*kept.dependencies, *([kept.parent] if kept.parent else [])})
+            if hit:
+                raise TargetError(
+                    f"{kept.type} {kept.name!r} (not targeted) depends on {', '.join(map(repr, hit))}, which this "
+                    f"targeted apply deletes: target it too, or apply the whole stack"
+                )
+
+    def _skip(self, typ: str, name: str, pending: str, started: float) -> None:
+        """An untargeted resource: counted, and its pending change (if any) reported; no emulator call."""
+        if pending:
+            with self._lock:
+                self.result.untargeted.append((typ, name, pending))
+        self._emit("skip", typ, name, started)
 
     def recover(self) -> None:
         """Delete what the changes a killed run announced (and never finished) left in the emulator."""
@@ -318,6 +400,10 @@ class Engine:
         key = key_of(args.typ, args.name)
         with self._lock:
             self.seen.add(key)
+        if self.state.get(key) is None and not self.targeted(key):
+            with self._lock:
+                self.skipped_creates.add(args.name)  # a skipped create: not in the state
+            return
         if self.state.get(key) is None:
             parent, deps = self.mocks.meta(args.typ, args.name)
             self.state.put(
@@ -367,6 +453,21 @@ class Engine:
         digest = input_hash(inputs)
         old = self.state.get(key)
         parent, deps = self.mocks.meta(typ, name)
+        if not self.targeted(key):
+            if old is None:
+                with self._lock:
+                    self.skipped_creates.add(name)
+                self._skip(typ, name, "create", started)
+                return "", {}  # Pulumi's skipped create: no id; the SDK resolves outputs from the inputs
+            self._skip(typ, name, "update" if old.input_hash != digest else "", started)
+            return old.id, old.outputs
+        with self._lock:
+            missing = sorted(self.skipped_creates & {*deps, *([parent] if parent else [])})
+        if missing:
+            raise TargetError(
+                f"{typ} {name!r} is targeted but depends on {', '.join(map(repr, missing))}, which would be "
+                f"created and is not targeted: target it too, or apply the whole stack"
+            )
         if old is not None and old.input_hash == digest:
             self._emit("unchanged", typ, name, started)
             return old.id, old.outputs
@@ -392,8 +493,8 @@ class Engine:
                     r.autoname = new_autoname(name)
                     self._announce(handler, key, action, r)
                     rid, outputs = self._create(handler, ctx, r)
-                    self.state.put(Entry(**{**old.__dict__, "name": f"{name}~replaced-{old.id}"}))
-                    self.deferred.append(self.state.get(key_of(typ, f"{name}~replaced-{old.id}")))  # type: ignore[arg-type]
+                    self.state.put(Entry(**{**old.__dict__, "name": f"{name}{REPLACED}{old.id}"}))
+                    self.deferred.append(self.state.get(key_of(typ, f"{name}{REPLACED}{old.id}")))  # type: ignore[arg-type]
                 else:
                     self._announce(handler, key, action, r)
                     handler.delete(ctx, old)

@@ -3,8 +3,9 @@
 - `AutomationDeployer` (a real account): Pulumi's Automation API runs a targeted `up` of the stack in
   `stacks/<cloud>`, limited to the endpoint's Model, EndpointConfiguration and Endpoint, so SageMaker's blue/green
   canary with auto-rollback does the traffic shift and nothing else in the stack changes during a model rollout.
-- `LocalEngineDeployer` (offline): the local engine re-applies the stack program into the emulator; only the
-  endpoint's resources change, because only their inputs (the serving record) changed.
+- `LocalEngineDeployer` (offline): the same targeted apply through the local engine (`Engine.apply(targets=...)`,
+  the same resource types picked from the engine's state), so an unrelated pending change (a bucket's config edit)
+  stays pending during a rollout, as it does on a real account, and no other resource is read back.
 
 Offline, the canary runs either inside the apply (`tricloud.emulate.canary.CanaryDeployer`, the demo's one process)
 or in the serving process after it (`DeploymentEngine`, a rollout from another terminal).
@@ -25,6 +26,7 @@ ENDPOINT_TYPES = (
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
     "aws:sagemaker/endpoint:Endpoint",
 )
+NO_CHANGE = ("unchanged", "record", "skip")  # engine events that change nothing (skip: untargeted)
 
 
 @dataclass
@@ -50,6 +52,14 @@ def endpoint_urns(resources: Sequence[dict[str, Any]], types: Sequence[str] = EN
     if not urns:
         raise LookupError(f"the stack state holds none of {', '.join(types)}: run `pulumi up` once first")
     return urns
+
+
+def endpoint_targets(state: Any, types: Sequence[str] = ENDPOINT_TYPES) -> list[str]:
+    """The same selection from the local engine's state (`tricloud.engine.state.State`): its keys are its URNs."""
+    from tricloud.engine.core import REPLACED
+
+    live = [{"type": e.type, "urn": e.key} for e in state.ordered() if REPLACED not in e.name]
+    return endpoint_urns(live, types)
 
 
 class AutomationDeployer:
@@ -92,6 +102,12 @@ class AutomationDeployer:
         return DeployOutcome(
             True, f"pulumi up: {changes or 'no changes'}", [f"{k} {v}" for k, v in changes.items()]
         )
+
+
+def report_untargeted(result: Any, report: Callable[[str], None]) -> None:
+    """Untargeted changes the rollout left pending (a later `tricloud up` / full `pulumi up` applies them)."""
+    for typ, name, what in result.untargeted:
+        report(f"  left for a full apply (not targeted): {what} {typ} {name}")
 
 
 class LocalEngineDeployer:
@@ -143,10 +159,9 @@ class LocalEngineDeployer:
         changed: list[str] = []
 
         def on_event(e: Any) -> None:
-            if e.action not in ("unchanged", "record"):
+            if e.action not in NO_CHANGE:
                 changed.append(f"{e.action} {e.type} {e.name}")
 
-        self.report(f"local engine apply: {reason}")
         engine = Engine(
             self.emulator,
             stack=self.stack,
@@ -155,13 +170,16 @@ class LocalEngineDeployer:
             on_change=self._await_update,
         )
         try:
-            result = engine.apply()
+            targets = endpoint_targets(engine.state)
+            self.report(f"local engine apply --target ({len(targets)} endpoint resources): {reason}")
+            result = engine.apply(targets=targets)
         except UpdateRolledBack as exc:
             return DeployOutcome(False, str(exc), changed)
         except Exception as exc:
             return DeployOutcome(False, f"local apply failed: {type(exc).__name__}: {exc}", changed)
         for line in changed:
             self.report(f"  {line}")
+        report_untargeted(result, self.report)
         if self.serving() is None and any(" aws:sagemaker/endpoint:Endpoint " in f" {c} " for c in changed):
             self.report(
                 "no serving process runs this stack's deployments (`tricloud emulate aws --serve`): the endpoint "
