@@ -56,7 +56,7 @@ install() {
   "$py" -m venv "$VENV"
   # With the project's uv (make install puts it in .venv) this takes seconds instead of about a minute with pip.
   local uv="$ROOT/.venv/bin/uv"
-  if [[ "${TRICLOUD_INSTALLER:-uv}" == uv && -x "$uv" ]] && "$uv" pip install -q --python "$VENV/bin/python" "${PINS[@]}"; then
+  if [[ "${TRICLOUD_INSTALLER:-uv}" == uv && -x "$uv" ]] && "$uv" pip install -q --compile-bytecode --python "$VENV/bin/python" "${PINS[@]}"; then
     :
   else
     "$VENV/bin/python" -m pip install -q --upgrade pip

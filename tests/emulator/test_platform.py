@@ -247,12 +247,22 @@ def test_audit_lines_reach_the_log_group_and_the_log_file(platform) -> None:
     assert audit, text[-2000:]
     logs = platform.emulator.client("logs")
     group = next(r.function.log_group for r in platform.gateway.routes)
-    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
-    events = [
-        e["message"]
-        for s in streams
-        for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]
-    ]
+
+    def shipped() -> list[str]:
+        streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        return [
+            e["message"]
+            for s in streams
+            for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]
+        ]
+
+    # Shipping to the log group is batched after the file write (CloudWatch Logs delivery is asynchronous too):
+    # wait for it, bounded, instead of reading once (a clean-clone run under load read before the batch went out).
+    deadline = time.monotonic() + 20
+    events = shipped()
+    while time.monotonic() < deadline and not any(rid in m for m in events):
+        time.sleep(0.2)
+        events = shipped()
     assert any(rid in m and _message(m).startswith('{"event":"prediction"') for m in events), events[-5:]
 
 
