@@ -57,10 +57,22 @@ def two_containers() -> Iterator[list[str]]:
         s.server_close()
 
 
+def _runtime_client(shim: RuntimeShim) -> Any:
+    """boto3's sagemaker-runtime client, signing with the key the shim was given."""
+    import boto3
+
+    return boto3.client(
+        "sagemaker-runtime",
+        region_name=REGION,
+        endpoint_url=shim.url,
+        aws_access_key_id="AKIDTEST",
+        aws_secret_access_key="secret",
+    )
+
+
 def test_canary_split_within_a_binomial_bound(two_containers: list[str]) -> None:
     """1,000 invocations with a 90/10 route: the canary's count is Binomial(1000, 0.1), mean 100, sd 9.5; the
     bound [52, 148] is 5 sd (a false failure about once in 1.7 million runs). Both fleets carry the variant name."""
-    import boto3
 
     shim = RuntimeShim("123456789012", REGION, {"AKIDTEST": "secret"})
     seen: dict[str, int] = {}
@@ -69,13 +81,7 @@ def test_canary_split_within_a_binomial_bound(two_containers: list[str]) -> None
     )
     stable, canary = two_containers
     shim.set_route("ep", EndpointRoute([Variant("primary", stable, 90), Variant("primary", canary, 10)]))
-    client = boto3.client(
-        "sagemaker-runtime",
-        region_name=REGION,
-        endpoint_url=shim.url,
-        aws_access_key_id="AKIDTEST",
-        aws_secret_access_key="secret",
-    )
+    client = _runtime_client(shim)
     try:
         names = set()
         for _ in range(1000):
@@ -106,20 +112,13 @@ class _SlowContainer(_Container):
 def test_drain_waits_for_the_request_in_flight_to_a_fleet_out_of_the_route(two_containers: list[str]) -> None:
     """A fleet taken out of the route is stopped once the shim has nothing in flight to it: `drain` returns only
     after the held request was answered (200, not a 503 from a stopped container), and at once when idle."""
-    import boto3
 
     slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowContainer)
     threading.Thread(target=slow.serve_forever, daemon=True).start()
     old, new = f"http://127.0.0.1:{slow.server_address[1]}", two_containers[0]
     shim = RuntimeShim("123456789012", REGION, {"AKIDTEST": "secret"})
     shim.route("ep", old)
-    client = boto3.client(
-        "sagemaker-runtime",
-        region_name=REGION,
-        endpoint_url=shim.url,
-        aws_access_key_id="AKIDTEST",
-        aws_secret_access_key="secret",
-    )
+    client = _runtime_client(shim)
     events = _SlowContainer.events
 
     def call() -> None:
